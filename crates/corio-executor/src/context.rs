@@ -1,0 +1,119 @@
+//! Thread-local state of the thread that runs tasks: which worker it is,
+//! which task it is polling, and how much cooperative budget the poll has
+//! left.
+//!
+//! The executor sets these around each poll, so leaf futures can find the
+//! current task (for cancellation) and consume budget without arguments.
+//! Reading them costs one thread-local load.
+
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+use crate::scheduler::WorkerCx;
+use crate::sync::{thread_local, COOP_BUDGET};
+use crate::task::Header;
+
+/// The budget value of a thread that is not polling a task: no limit.
+const UNCONSTRAINED: u32 = u32::MAX;
+
+thread_local! {
+    static CURRENT_TASK: Cell<Option<NonNull<Header>>> = Cell::new(None);
+    static BUDGET: Cell<u32> = Cell::new(UNCONSTRAINED);
+    static WORKER: Cell<*const WorkerCx> = Cell::new(std::ptr::null());
+}
+
+/// Restores the previous task and budget when a poll ends (even by panic).
+pub(crate) struct TaskGuard {
+    prev_task: Option<NonNull<Header>>,
+    prev_budget: u32,
+}
+
+/// Marks `task` as the one being polled on this thread and gives it a fresh
+/// budget.
+pub(crate) fn enter_task(task: NonNull<Header>) -> TaskGuard {
+    let prev_task = CURRENT_TASK.with(|c| c.replace(Some(task)));
+    let prev_budget = BUDGET.with(|b| b.replace(COOP_BUDGET));
+    TaskGuard {
+        prev_task,
+        prev_budget,
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|c| c.set(self.prev_task));
+        BUDGET.with(|b| b.set(self.prev_budget));
+    }
+}
+
+/// The task being polled on this thread, if any.
+pub(crate) fn current_task_header() -> Option<NonNull<Header>> {
+    CURRENT_TASK.with(|c| c.get())
+}
+
+/// Spends one unit of the current poll's cooperative budget.
+///
+/// Every corio leaf awaitable calls this first. When the task has used its
+/// budget (about 128 operations in one poll), the awaitable returns
+/// `Pending` after waking the task, so the task goes to the back of the run
+/// queue and other tasks get a turn, even if the awaited thing is ready.
+/// Outside a task the budget is unlimited.
+///
+/// # Example
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
+///
+/// /// A leaf future that is always ready, but still lets others run.
+/// struct Ready;
+/// impl Future for Ready {
+///     type Output = ();
+///     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+///         std::task::ready!(corio_executor::poll_proceed(cx));
+///         Poll::Ready(())
+///     }
+/// }
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async { for _ in 0..1000 { Ready.await } });
+/// ```
+#[inline]
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+    BUDGET.with(|b| {
+        let left = b.get();
+        if left == UNCONSTRAINED {
+            Poll::Ready(())
+        } else if left == 0 {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        } else {
+            b.set(left - 1);
+            Poll::Ready(())
+        }
+    })
+}
+
+/// The worker context of this thread, if it is running a corio worker.
+#[inline]
+pub(crate) fn worker() -> *const WorkerCx {
+    WORKER.with(|w| w.get())
+}
+
+/// Marks this thread as running the worker `cx` until the guard drops.
+pub(crate) fn enter_worker(cx: &WorkerCx) -> WorkerGuard {
+    let prev = WORKER.with(|w| w.replace(cx as *const WorkerCx));
+    WorkerGuard { prev }
+}
+
+/// Restores the previous worker context.
+pub(crate) struct WorkerGuard {
+    prev: *const WorkerCx,
+}
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        WORKER.with(|w| w.set(self.prev));
+    }
+}

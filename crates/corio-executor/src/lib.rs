@@ -1,0 +1,67 @@
+//! Tasks, per-worker event loops and the work-stealing scheduler of the
+//! corio runtime.
+//!
+//! Most users depend on the `corio` crate, which re-exports what is here
+//! under asyncio's names. This crate owns the concurrency core:
+//!
+//! * [`task`](crate::Task): the task allocation and its state machine;
+//! * the scheduler: per-worker run queues with stealing, a LIFO slot, the
+//!   global injector, idle/searching accounting, parking in each worker's
+//!   own reactor;
+//! * the [`Runtime`], [`Handle`] and the free functions ([`spawn`],
+//!   [`spawn_local`], [`current_task`], [`yield_now`]).
+//!
+//! Every atomic, lock and cell goes through one facade (`sync`), which
+//! switches to loom under `--cfg loom`; the models live in `loom-tests/`.
+//!
+//! # Example
+//!
+//! ```
+//! let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+//! let sum = rt.run(async {
+//!     let a = corio_executor::spawn(async { 1 });
+//!     let b = corio_executor::spawn(async { 2 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(sum, 3);
+//! ```
+
+#![warn(missing_docs)]
+
+mod context;
+mod runtime;
+
+// The concurrency core. Public (but hidden) under loom so the models in
+// `loom-tests/` can drive each protocol directly; in normal builds, the
+// items only the models use are unreachable or unused, hence the allows.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod queue;
+#[cfg(not(loom))]
+#[allow(unreachable_pub, dead_code)]
+mod queue;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod scheduler;
+#[cfg(not(loom))]
+#[allow(unreachable_pub, dead_code)]
+mod scheduler;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod sync;
+#[cfg(not(loom))]
+#[allow(unreachable_pub, dead_code)]
+mod sync;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod task;
+#[cfg(not(loom))]
+#[allow(unreachable_pub, dead_code)]
+mod task;
+
+pub use context::poll_proceed;
+pub use runtime::{
+    current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle, Metrics,
+    Runtime, TaskBuilder, YieldNow,
+};
+pub use task::{Cancelled, Task, TaskError, TaskId, TaskRef};

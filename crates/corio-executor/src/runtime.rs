@@ -1,0 +1,854 @@
+//! The runtime: building it, running a main future on it, handles to it,
+//! and the free functions that find the current one.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc as StdArc;
+use std::task::{Context, Poll, Waker};
+
+use crate::context;
+use crate::scheduler::{worker, Shared, WorkerCx};
+use crate::sync::{thread, Arc};
+use crate::task::{panic_message, Cancelled, Header, Task, TaskError, TaskId, TaskRef, NO_OWNER};
+
+/// What the exception handler is told: asyncio's exception-handler
+/// `context` dict, as a struct.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use corio_executor::Runtime;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = seen.clone();
+/// let rt = Runtime::builder()
+///     .workers(1)
+///     .exception_handler(move |cx| {
+///         log.lock().unwrap().push(cx.panic_message().unwrap_or("").to_owned())
+///     })
+///     .build()
+///     .unwrap();
+/// rt.run(async {
+///     drop(corio_executor::spawn(async { panic!("lost") }));
+///     corio_executor::yield_now().await.unwrap();
+/// });
+/// assert_eq!(*seen.lock().unwrap(), ["lost"]);
+/// ```
+pub struct ExceptionContext<'a> {
+    message: &'static str,
+    task_name: Option<String>,
+    task_id: Option<TaskId>,
+    payload: Option<&'a (dyn Any + Send)>,
+    panic_message: Option<String>,
+}
+
+impl<'a> ExceptionContext<'a> {
+    /// What happened, e.g. `"Task exception was never retrieved"`.
+    pub fn message(&self) -> &str {
+        self.message
+    }
+    /// The name of the task concerned, if any.
+    pub fn task_name(&self) -> Option<&str> {
+        self.task_name.as_deref()
+    }
+    /// The id of the task concerned, if any.
+    pub fn task_id(&self) -> Option<TaskId> {
+        self.task_id
+    }
+    /// The panic payload, if a panic is the cause.
+    pub fn payload(&self) -> Option<&'a (dyn Any + Send)> {
+        self.payload
+    }
+    /// The panic's message, if a panic is the cause.
+    pub fn panic_message(&self) -> Option<&str> {
+        self.panic_message.as_deref()
+    }
+}
+
+impl fmt::Display for ExceptionContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)?;
+        if let (Some(name), Some(id)) = (&self.task_name, self.task_id) {
+            write!(f, "\n  task: {name} (id {id})")?;
+        }
+        if let Some(msg) = &self.panic_message {
+            write!(f, "\n  panic: {msg}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ExceptionContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExceptionContext")
+            .field("message", &self.message)
+            .field("task_name", &self.task_name)
+            .field("task_id", &self.task_id)
+            .field("panic_message", &self.panic_message)
+            .finish()
+    }
+}
+
+type HandlerFn = dyn Fn(&ExceptionContext<'_>) + Send + Sync + 'static;
+
+/// The runtime's exception handler (default: print to stderr).
+#[derive(Clone, Default)]
+pub(crate) struct ExceptionHandler(Option<StdArc<HandlerFn>>);
+
+impl ExceptionHandler {
+    pub(crate) fn report(
+        &self,
+        task: Option<&Header>,
+        message: &'static str,
+        payload: Option<&(dyn Any + Send)>,
+    ) {
+        let cx = ExceptionContext {
+            message,
+            task_name: task.map(Header::name),
+            task_id: task.map(Header::id),
+            payload,
+            panic_message: payload.map(panic_message),
+        };
+        let ran = match &self.0 {
+            Some(h) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(&cx))).is_ok(),
+            None => false,
+        };
+        if !ran {
+            eprintln!("corio: {cx}");
+        }
+    }
+}
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Example
+///
+/// ```
+/// let rt = corio_executor::Runtime::builder()
+///     .workers(2)
+///     .thread_name("my-app")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.run(async { 1 + 1 }), 2);
+/// ```
+#[must_use = "a Builder does nothing until `build` is called"]
+pub struct Builder {
+    workers: Option<usize>,
+    thread_name: String,
+    exception_handler: ExceptionHandler,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("thread_name", &self.thread_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: one worker per available CPU, threads
+    /// named `corio-worker-<n>`, panics reported to stderr.
+    ///
+    /// ```
+    /// let rt = corio_executor::Builder::new().build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn new() -> Builder {
+        Builder {
+            workers: None,
+            thread_name: "corio-worker".to_owned(),
+            exception_handler: ExceptionHandler::default(),
+        }
+    }
+
+    /// The total number of threads that run tasks, *including* the thread
+    /// that calls [`Runtime::run`]. `workers(1)` is a single-threaded event
+    /// loop in the caller's thread, like asyncio's.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let here = std::thread::current().id();
+    /// assert_eq!(rt.run(async move { std::thread::current().id() }), here);
+    /// ```
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// The name prefix of the runtime's threads (`<name>-<index>`).
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(2).thread_name("app").build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Sets the exception handler: it receives panics that nobody else will
+    /// see (a task's panic whose `Task` handle was dropped unretrieved, a
+    /// panic in a `Drop` of a task's future or output). The default prints
+    /// the task's name and the panic message to stderr. A handler that
+    /// panics falls back to the default.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .exception_handler(|cx| eprintln!("[app] {cx}"))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn exception_handler<F>(mut self, handler: F) -> Builder
+    where
+        F: Fn(&ExceptionContext<'_>) + Send + Sync + 'static,
+    {
+        self.exception_handler = ExceptionHandler(Some(StdArc::new(handler)));
+        self
+    }
+
+    /// Builds the runtime and starts its background worker threads.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for `workers(0)`; otherwise the OS error if an epoll
+    /// instance or a thread cannot be created.
+    ///
+    /// ```
+    /// let err = corio_executor::Runtime::builder().workers(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("workers(0)"));
+    /// ```
+    pub fn build(self) -> io::Result<Runtime> {
+        let n = match self.workers {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "workers(0): a runtime needs at least one worker thread; \
+                     use workers(1) for a single-threaded event loop",
+                ))
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let (shared, cores) = Shared::new(n, self.exception_handler)?;
+        let mut cores = cores.into_iter();
+        *shared.core0.lock() = cores.next();
+        let mut threads = Vec::with_capacity(n - 1);
+        for (i, core) in cores.enumerate() {
+            let shared2 = shared.clone();
+            let spawned = spawn_thread(format!("{}-{}", self.thread_name, i + 1), move || {
+                worker::worker_main(shared2, core)
+            });
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    let rt = Runtime {
+                        shared,
+                        threads,
+                        _not_send: PhantomData,
+                    };
+                    drop(rt);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Runtime {
+            shared,
+            threads,
+            _not_send: PhantomData,
+        })
+    }
+}
+
+#[cfg(not(loom))]
+fn spawn_thread(
+    name: String,
+    f: impl FnOnce() + Send + 'static,
+) -> io::Result<thread::JoinHandle<()>> {
+    thread::Builder::new().name(name).spawn(f)
+}
+
+#[cfg(loom)]
+fn spawn_thread(
+    _name: String,
+    f: impl FnOnce() + Send + 'static,
+) -> io::Result<thread::JoinHandle<()>> {
+    Ok(thread::spawn(f))
+}
+
+/// A corio runtime: worker threads, each with its own event loop, and the
+/// tasks they run.
+///
+/// The thread that calls [`run`](Runtime::run) becomes worker 0 for the
+/// duration of the call. Dropping the runtime shuts it down: workers are
+/// stopped and joined, and every unfinished task is dropped.
+///
+/// A `Runtime` stays on the thread that built it (it is neither `Send` nor
+/// `Sync`), since worker 0's `!Send` tasks live there; use a [`Handle`] to
+/// reach it from other threads.
+///
+/// # Example
+///
+/// ```
+/// let rt = corio_executor::Runtime::new().unwrap();
+/// let handle = rt.handle();
+/// let from_thread = std::thread::spawn(move || handle.spawn(async { 2 }))
+///     .join()
+///     .unwrap();
+/// assert_eq!(rt.run(from_thread).unwrap(), 2);
+/// ```
+pub struct Runtime {
+    shared: Arc<Shared>,
+    threads: Vec<thread::JoinHandle<()>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.shared.num_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default configuration (see [`Builder::new`]).
+    ///
+    /// # Errors
+    ///
+    /// The OS error if an epoll instance or a thread cannot be created.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// assert_eq!(rt.run(async { "done" }), "done");
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `main` as a task on this runtime, with the calling thread as
+    /// worker 0, until it completes; returns its output. Other tasks keep
+    /// running on the background workers afterwards (until the runtime is
+    /// dropped), and worker 0's pick up again at the next `run`.
+    ///
+    /// `main` need not be `Send`: it stays on the calling thread.
+    ///
+    /// # Panics
+    ///
+    /// * If the calling thread is already running a corio event loop
+    ///   (a nested `run`).
+    /// * With `main`'s own panic payload, if `main` panics.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let n = rt.run(async {
+    ///     let tasks: Vec<_> = (0..10).map(|i| corio_executor::spawn(async move { i })).collect();
+    ///     let mut sum = 0;
+    ///     for t in tasks { sum += t.await.unwrap(); }
+    ///     sum
+    /// });
+    /// assert_eq!(n, 45);
+    /// ```
+    pub fn run<F>(&self, main: F) -> F::Output
+    where
+        F: Future + 'static,
+    {
+        if !context::worker().is_null() {
+            panic!(
+                "corio: `run` was called from a thread that is already running a corio \
+                 event loop (nested run). Inside async code, spawn the future with \
+                 `corio::spawn(fut)` and `.await` the task instead of calling `run`."
+            );
+        }
+        let core = self
+            .shared
+            .core0
+            .lock()
+            .take()
+            .expect("corio: worker 0's core is missing (a previous `run` panicked inside the scheduler)");
+        self.shared.idle.worker_enter();
+        let cx = WorkerCx {
+            shared: self.shared.clone(),
+            core,
+        };
+        let mut task = {
+            let _guard = context::enter_worker(&cx);
+            let task = self.shared.spawn(main, 0, None);
+            cx.run(&|| task.done());
+            task
+        };
+        cx.leave();
+        *self.shared.core0.lock() = Some(cx.core);
+
+        let mut out = Poll::Pending;
+        if task.done() {
+            out = Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop()));
+        }
+        match out {
+            Poll::Ready(Ok(v)) => v,
+            Poll::Ready(Err(TaskError::Panicked { payload, .. })) => {
+                std::panic::resume_unwind(payload)
+            }
+            Poll::Ready(Err(TaskError::Cancelled(c))) => {
+                panic!("corio: the main task was {c}")
+            }
+            Poll::Pending => panic!("corio: the runtime was shut down before the main task finished"),
+        }
+    }
+
+    /// A handle to this runtime, usable from any thread.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let h = rt.handle();
+    /// let t = h.spawn(async { 5 });
+    /// assert_eq!(rt.run(t).unwrap(), 5);
+    /// ```
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.begin_shutdown();
+        for t in self.threads.drain(..) {
+            if t.join().is_err() {
+                shared.report(None, "a corio worker thread panicked", None);
+            }
+        }
+        // Worker 0's remains, on worker 0's thread.
+        if let Some(core) = shared.core0.lock().take() {
+            let cx = WorkerCx {
+                shared: shared.clone(),
+                core,
+            };
+            cx.shutdown_core();
+        }
+        shared.drain_injector();
+        for task in shared.registry.take(true, |_| true) {
+            let owner = task.header().owner();
+            if owner == NO_OWNER || owner == 0 {
+                task.shutdown();
+            } else {
+                // A `!Send` task of a worker thread that died: its future
+                // must not be dropped here. Leak it rather than be unsound.
+                std::mem::forget(task);
+            }
+        }
+        shared.drain_injector();
+    }
+}
+
+/// A cloneable, thread-safe handle to a [`Runtime`].
+///
+/// # Example
+///
+/// ```
+/// let rt = corio_executor::Runtime::new().unwrap();
+/// let handle = rt.handle();
+/// let t = std::thread::spawn(move || handle.spawn(async { 1 })).join().unwrap();
+/// assert_eq!(rt.run(t).unwrap(), 1);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.num_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime whose worker is running on this thread.
+    ///
+    /// # Panics
+    ///
+    /// Outside a corio worker, with a message naming the mistake.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// rt.run(async {
+    ///     let h = corio_executor::Handle::current();
+    ///     h.spawn(async {}).await.unwrap();
+    /// });
+    /// ```
+    pub fn current() -> Handle {
+        Handle::try_current().unwrap_or_else(|| no_running_loop("Handle::current"))
+    }
+
+    /// Like [`Handle::current`], but `None` outside a corio worker.
+    ///
+    /// ```
+    /// assert!(corio_executor::Handle::try_current().is_none());
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        let cx = context::worker();
+        if cx.is_null() {
+            return None;
+        }
+        // SAFETY: the worker context outlives everything run on its thread.
+        let shared = unsafe { &(*cx).shared }.clone();
+        Some(Handle { shared })
+    }
+
+    /// Spawns a task on the runtime, from any thread.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let task = rt.handle().spawn(async { "hi" });
+    /// assert_eq!(rt.run(task).unwrap(), "hi");
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future, NO_OWNER, None)
+    }
+
+    pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future, NO_OWNER, name)
+    }
+
+    /// Counters describing the runtime.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().num_workers(), 2);
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        Metrics {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// Counters of a runtime, read on demand.
+///
+/// # Example
+///
+/// ```
+/// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// let metrics = rt.handle().metrics();
+/// rt.run(async { corio_executor::spawn(async {}).await.unwrap() });
+/// drop(rt);
+/// assert_eq!(metrics.live_tasks(), 0);
+/// ```
+#[derive(Clone)]
+pub struct Metrics {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics")
+            .field("workers", &self.num_workers())
+            .field("live_tasks", &self.live_tasks())
+            .finish()
+    }
+}
+
+impl Metrics {
+    /// How many worker threads the runtime has (including worker 0).
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(3).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().num_workers(), 3);
+    /// ```
+    pub fn num_workers(&self) -> usize {
+        self.shared.num_workers
+    }
+
+    /// Task allocations not yet freed: spawned tasks that are unfinished,
+    /// or finished but still referenced (by a `Task` handle, a waker, a
+    /// `TaskRef`). Zero after the runtime is dropped and every handle is
+    /// gone: nothing leaks.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let m = rt.handle().metrics();
+    /// let t = rt.handle().spawn(async {});
+    /// assert_eq!(m.live_tasks(), 1);
+    /// drop(t);
+    /// drop(rt);
+    /// assert_eq!(m.live_tasks(), 0);
+    /// ```
+    pub fn live_tasks(&self) -> usize {
+        self.shared.registry.live()
+    }
+}
+
+#[track_caller]
+fn no_running_loop(what: &str) -> ! {
+    panic!(
+        "corio: {what} was called with no running event loop: this thread is not a corio \
+         worker. Call it from inside `corio::run(...)` (or a task spawned there), or use \
+         `Handle::spawn` with a handle from `Runtime::handle()`."
+    )
+}
+
+fn current_cx() -> Option<&'static WorkerCx> {
+    let cx = context::worker();
+    // SAFETY: the worker context outlives everything run on its thread; the
+    // `'static` does not escape the callers below.
+    (!cx.is_null()).then(|| unsafe { &*cx })
+}
+
+/// Spawns a task on the current runtime (asyncio's `create_task`).
+///
+/// The task starts running soon, concurrently with the caller; await the
+/// returned [`Task`] for its output, or drop it to let the task run
+/// detached.
+///
+/// # Panics
+///
+/// With "no running event loop" when called outside a corio worker thread.
+///
+/// ```
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async {
+///     let task = corio_executor::spawn(async { 42 });
+///     assert_eq!(task.await.unwrap(), 42);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_named(future, None)
+}
+
+#[track_caller]
+pub(crate) fn spawn_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match current_cx() {
+        Some(cx) => cx.shared.spawn(future, NO_OWNER, name),
+        None => no_running_loop("spawn"),
+    }
+}
+
+/// Spawns a `!Send` task that stays on the current worker thread.
+///
+/// # Panics
+///
+/// With "no running event loop" when called outside a corio worker thread.
+///
+/// ```
+/// use std::rc::Rc;
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async {
+///     let shared = Rc::new(5);
+///     let s = shared.clone();
+///     let task = corio_executor::spawn_local(async move { *s + 1 });
+///     assert_eq!(task.await.unwrap(), 6);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local_named(future, None)
+}
+
+#[track_caller]
+pub(crate) fn spawn_local_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    match current_cx() {
+        Some(cx) => cx.shared.spawn(future, cx.core.index, name),
+        None => no_running_loop("spawn_local"),
+    }
+}
+
+/// The task being run on this thread (asyncio's `current_task()`), or
+/// `None` outside a task.
+///
+/// ```
+/// assert!(corio_executor::current_task().is_none());
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async { assert!(corio_executor::current_task().is_some()) });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    context::current_task_header().map(TaskRef::from_header)
+}
+
+/// Yields to the other ready tasks: the current task goes to the back of
+/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+///
+/// Returns `Err(Cancelled)` when the task has a cancellation request to
+/// deliver (from the cancellation layer); today it always returns `Ok`.
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let t = corio_executor::spawn(async { 1 });
+///     corio_executor::yield_now().await.unwrap(); // `t` runs here
+///     assert!(t.done());
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = Result<(), Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.yielded {
+            return Poll::Ready(Ok(()));
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Builds a task with options (asyncio's `create_task(coro, name=...)`).
+///
+/// ```
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async {
+///     let t = corio_executor::TaskBuilder::new().name("fetcher").spawn(async { 3 });
+///     assert_eq!(t.name(), "fetcher");
+///     assert_eq!(t.await.unwrap(), 3);
+/// });
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a task Builder does nothing until `spawn` is called"]
+pub struct TaskBuilder {
+    name: Option<Box<str>>,
+}
+
+impl TaskBuilder {
+    /// A builder with no options set.
+    ///
+    /// ```
+    /// let b = corio_executor::TaskBuilder::new();
+    /// # drop(b);
+    /// ```
+    pub fn new() -> TaskBuilder {
+        TaskBuilder { name: None }
+    }
+
+    /// Names the task (the default is `Task-<id>`).
+    ///
+    /// ```
+    /// let b = corio_executor::TaskBuilder::new().name("worker");
+    /// # drop(b);
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> TaskBuilder {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Spawns on the current runtime, like [`spawn`].
+    ///
+    /// # Panics
+    ///
+    /// With "no running event loop" outside a corio worker thread.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// rt.run(async {
+    ///     let t = corio_executor::TaskBuilder::new().name("a").spawn(async {});
+    ///     t.await.unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_named(future, self.name)
+    }
+
+    /// Spawns a `!Send` task on the current worker, like [`spawn_local`].
+    ///
+    /// # Panics
+    ///
+    /// With "no running event loop" outside a corio worker thread.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// rt.run(async {
+    ///     let rc = std::rc::Rc::new(1);
+    ///     let t = corio_executor::TaskBuilder::new().name("l").spawn_local(async move { *rc });
+    ///     assert_eq!(t.await.unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_local_named(future, self.name)
+    }
+
+    /// Spawns on the runtime behind `handle`, from any thread.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let t = corio_executor::TaskBuilder::new().name("x").spawn_on(async { 9 }, &rt.handle());
+    /// assert_eq!(rt.run(t).unwrap(), 9);
+    /// ```
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        handle.spawn_named(future, self.name)
+    }
+}

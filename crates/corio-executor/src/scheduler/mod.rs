@@ -1,0 +1,305 @@
+//! The multi-threaded, work-stealing scheduler.
+//!
+//! # Shape
+//!
+//! A runtime has `n` workers. Worker 0 is the thread that calls `run`; the
+//! other `n - 1` are threads the runtime starts. Each worker owns a
+//! [`Core`](worker::Core): a stealable FIFO run queue, a LIFO slot, a queue
+//! of its `!Send` tasks, and its event loop (a reactor it parks in). Shared
+//! by all ([`Shared`]): the injector (work from outside the workers), each
+//! worker's stealer, parker and inbox, the idle/searching bookkeeping, and
+//! the task registry.
+//!
+//! # Where a task goes when it is woken or spawned
+//!
+//! | who / what                                 | where |
+//! |--------------------------------------------|-------|
+//! | spawn on a worker                          | back of that worker's run queue |
+//! | wake on a worker, more than one worker     | that worker's LIFO slot (the old occupant goes to the back of the run queue) |
+//! | wake on a worker, `workers(1)`             | back of the run queue (asyncio's FIFO order) |
+//! | a task woken during its own poll, a yield  | back of the run queue |
+//! | spawn or wake from any other thread        | the injector, then one idle worker is unparked |
+//! | a `!Send` task, on its own worker          | that worker's local queue (its run queue with `workers(1)`) |
+//! | a `!Send` task, from anywhere else         | its worker's inbox, and that worker is unparked |
+//!
+//! A run queue longer than its capacity moves half of its tasks to the
+//! injector. After a push that other workers could steal, one parked
+//! worker is woken if no worker is searching (see `idle.rs`).
+//!
+//! # Shutdown order
+//!
+//! 1. The `shutdown` flag is set and every worker is unparked.
+//! 2. Each background worker leaves its loop, drops the notifications in its
+//!    queues and shuts down its own `!Send` tasks (their futures may only be
+//!    dropped on their thread), then exits; the runtime joins them.
+//! 3. The dropping thread (worker 0's) drains worker 0's queues and the
+//!    injector, closes the registry and shuts down every task still in it.
+//! 4. A wake that races with shutdown and lands in the injector after it was
+//!    drained is dropped by the waker itself: it re-checks the flag after
+//!    the push (`SeqCst` on both sides).
+
+pub(crate) mod idle;
+pub(crate) mod park;
+pub(crate) mod registry;
+pub(crate) mod worker;
+
+pub(crate) use worker::WorkerCx;
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::future::Future;
+
+use crate::context;
+use crate::queue::{Injector, Stealer};
+use crate::runtime::ExceptionHandler;
+use crate::sync::{fence, Arc, AtomicBool, Mutex, Ordering};
+use crate::task::{self, Header, Notified, Schedule, Task, TaskId, NO_OWNER};
+use idle::Idle;
+use park::{DefaultDriver, Driver, Parker};
+use registry::Registry;
+use worker::Core;
+
+type DriverUnpark = <DefaultDriver as Driver>::Unpark;
+
+/// State shared by all workers of one runtime.
+pub(crate) struct Shared {
+    pub(crate) remotes: Box<[Remote]>,
+    pub(crate) injector: Injector<Notified>,
+    pub(crate) idle: Idle,
+    pub(crate) registry: Registry,
+    shutdown: AtomicBool,
+    pub(crate) num_workers: usize,
+    exception_handler: ExceptionHandler,
+    /// Worker 0's core while no `run` call is using it.
+    pub(crate) core0: Mutex<Option<Box<Core>>>,
+}
+
+/// What other threads may touch of one worker.
+pub(crate) struct Remote {
+    pub(crate) stealer: Stealer<Notified>,
+    pub(crate) parker: Parker<DriverUnpark>,
+    /// `!Send` tasks of this worker woken from other threads.
+    inbox: Mutex<Inbox>,
+    inbox_flag: AtomicBool,
+}
+
+struct Inbox {
+    queue: VecDeque<Notified>,
+    closed: bool,
+}
+
+/// The scheduler hook stored in every task: which runtime it belongs to,
+/// and which registry shard counts it.
+pub(crate) struct Hook {
+    shared: Arc<Shared>,
+    shard: usize,
+}
+
+impl Hook {
+    fn new(shared: Arc<Shared>, id: TaskId) -> Hook {
+        let shard = shared.registry.shard_of(id);
+        shared.registry.alloc(shard);
+        Hook { shared, shard }
+    }
+}
+
+impl Drop for Hook {
+    fn drop(&mut self) {
+        self.shared.registry.dealloc(self.shard);
+    }
+}
+
+impl Schedule for Hook {
+    fn schedule(&self, task: Notified) {
+        self.shared.schedule(task, false);
+    }
+
+    fn reschedule(&self, task: Notified) {
+        self.shared.schedule(task, true);
+    }
+
+    fn release(&self, task: &Header) -> bool {
+        self.shared.registry.remove(task)
+    }
+
+    fn unhandled_panic(&self, task: &Header, what: &'static str, payload: &(dyn Any + Send)) {
+        self.shared.report(Some(task), what, Some(payload));
+    }
+}
+
+impl Shared {
+    /// Builds the shared state and the cores of all workers.
+    pub(crate) fn new(
+        num_workers: usize,
+        exception_handler: ExceptionHandler,
+    ) -> std::io::Result<(Arc<Shared>, Vec<Box<Core>>)> {
+        let mut cores = Vec::with_capacity(num_workers);
+        let mut remotes = Vec::with_capacity(num_workers);
+        for index in 0..num_workers {
+            let driver = park::new_driver()?;
+            let core = Core::new(index, driver);
+            remotes.push(Remote {
+                stealer: core.run_queue.stealer(),
+                parker: Parker::new(core.driver.borrow().unparker()),
+                inbox: Mutex::new(Inbox {
+                    queue: VecDeque::new(),
+                    closed: false,
+                }),
+                inbox_flag: AtomicBool::new(false),
+            });
+            cores.push(Box::new(core));
+        }
+        let shared = Arc::new(Shared {
+            remotes: remotes.into_boxed_slice(),
+            injector: Injector::new(),
+            // Background workers start awake; worker 0 is absent until `run`.
+            idle: Idle::new(num_workers, num_workers - 1),
+            registry: Registry::new(num_workers),
+            shutdown: AtomicBool::new(false),
+            num_workers,
+            exception_handler,
+            core0: Mutex::new(None),
+        });
+        Ok((shared, cores))
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Spawns `future` as a task of this runtime. `owner` binds a `!Send`
+    /// task to a worker (the caller guarantees it runs on that worker).
+    pub(crate) fn spawn<F>(
+        self: &Arc<Shared>,
+        future: F,
+        owner: usize,
+        name: Option<Box<str>>,
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let id = TaskId::next();
+        let hook = Hook::new(self.clone(), id);
+        let (raw, notified, join) = task::allocate(future, hook, id, owner, name);
+        match self.registry.insert(raw) {
+            Ok(()) => self.schedule(notified, true),
+            Err(raw) => {
+                // The runtime is shutting down: the task never runs.
+                drop(notified);
+                raw.shutdown();
+            }
+        }
+        // SAFETY: `join` is the handle's reference of a task with output
+        // `F::Output`.
+        unsafe { Task::from_raw(join) }
+    }
+
+    /// Queues a notified task. `is_yield`: it goes to the back of the queue
+    /// (a spawn, a yield, a wake during its own poll), not the LIFO slot.
+    pub(crate) fn schedule(&self, task: Notified, is_yield: bool) {
+        let owner = task.header().owner();
+        let cx = context::worker();
+        if !cx.is_null() {
+            // SAFETY: the worker context outlives every poll on its thread.
+            let cx = unsafe { &*cx };
+            if std::ptr::eq(Arc::as_ptr(&cx.shared), self)
+                && (owner == NO_OWNER || owner == cx.core.index)
+            {
+                cx.schedule_local(task, is_yield, owner != NO_OWNER);
+                return;
+            }
+        }
+        self.schedule_remote(task, owner);
+    }
+
+    fn schedule_remote(&self, task: Notified, owner: usize) {
+        if owner != NO_OWNER {
+            let remote = &self.remotes[owner];
+            let mut inbox = remote.inbox.lock();
+            if inbox.closed {
+                drop(inbox);
+                drop(task);
+                return;
+            }
+            inbox.queue.push_back(task);
+            remote.inbox_flag.store(true, Ordering::Release);
+            drop(inbox);
+            remote.parker.unpark();
+            return;
+        }
+        self.injector.push(task);
+        fence(Ordering::SeqCst);
+        if self.shutdown.load(Ordering::SeqCst) {
+            self.drain_injector();
+            return;
+        }
+        self.notify_parked();
+    }
+
+    /// Wakes one parked worker if nobody is searching.
+    pub(crate) fn notify_parked(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.remotes[worker].parker.unpark();
+        }
+    }
+
+    /// Called by the last searcher before it parks: if any queue still has
+    /// work, make sure someone is awake to take it.
+    pub(crate) fn notify_if_work_pending(&self) {
+        let pending = self.remotes.iter().any(|r| !r.stealer.is_empty())
+            || !self.injector.is_empty();
+        if pending {
+            self.notify_parked();
+        }
+    }
+
+    /// Moves the `!Send` tasks woken remotely for `worker` into `f`.
+    pub(crate) fn take_inbox(&self, worker: usize, mut f: impl FnMut(Notified)) {
+        let remote = &self.remotes[worker];
+        if !remote.inbox_flag.load(Ordering::Acquire) {
+            return;
+        }
+        remote.inbox_flag.store(false, Ordering::Relaxed);
+        let tasks = std::mem::take(&mut remote.inbox.lock().queue);
+        tasks.into_iter().for_each(&mut f);
+    }
+
+    pub(crate) fn has_inbox(&self, worker: usize) -> bool {
+        self.remotes[worker].inbox_flag.load(Ordering::Acquire)
+    }
+
+    /// Closes `worker`'s inbox and drops what it holds.
+    pub(crate) fn close_inbox(&self, worker: usize) {
+        let tasks = {
+            let mut inbox = self.remotes[worker].inbox.lock();
+            inbox.closed = true;
+            std::mem::take(&mut inbox.queue)
+        };
+        drop(tasks);
+    }
+
+    pub(crate) fn drain_injector(&self) {
+        while let Some(task) = self.injector.pop() {
+            drop(task);
+        }
+    }
+
+    /// Step 1 of shutdown: raise the flag and wake every worker.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        for remote in self.remotes.iter() {
+            remote.parker.unpark();
+        }
+    }
+
+    /// Sends a panic nobody else will see to the exception handler.
+    pub(crate) fn report(
+        &self,
+        task: Option<&Header>,
+        what: &'static str,
+        payload: Option<&(dyn Any + Send)>,
+    ) {
+        self.exception_handler.report(task, what, payload);
+    }
+}

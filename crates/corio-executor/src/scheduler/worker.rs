@@ -1,0 +1,308 @@
+//! One worker: its queues, its event loop, and the loop that runs tasks.
+//!
+//! # The loop, per tick
+//!
+//! 1. Every `GLOBAL_QUEUE_INTERVAL` ticks, take a task from the injector
+//!    first (fairness) and collect `!Send` tasks woken remotely.
+//! 2. Otherwise: the LIFO slot, the local `!Send` queue (every other tick
+//!    first), the run queue, the inbox, then a batch from the injector.
+//! 3. Poll the task under a fresh cooperative budget; then run up to
+//!    `MAX_LIFO_POLLS_PER_TICK` tasks from the LIFO slot back to back (a
+//!    message-passing pair), and push any further one to the back of the run
+//!    queue so a ping-pong pair cannot starve the queue.
+//! 4. Out of work: become a searcher (if fewer than half the workers
+//!    search) and steal half of another worker's run queue, or a batch of
+//!    the injector.
+//! 5. Still nothing: park in the reactor until unparked.
+//!
+//! Only the thread running the worker touches its `Core`; the cells in it
+//! are therefore plain `Cell`/`RefCell`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+
+use super::park::DefaultDriver;
+use super::Shared;
+use crate::context;
+use crate::queue::LocalQueue;
+use crate::sync::{Arc, GLOBAL_QUEUE_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK};
+use crate::task::{Notified, NO_OWNER};
+
+/// A worker's own state.
+pub(crate) struct Core {
+    pub(crate) index: usize,
+    pub(crate) run_queue: LocalQueue<Notified>,
+    lifo_slot: Cell<Option<Notified>>,
+    /// `!Send` tasks bound to this worker (only with more than one worker;
+    /// with one, they share the run queue to keep a single FIFO order).
+    local_queue: RefCell<VecDeque<Notified>>,
+    tick: Cell<u32>,
+    is_searching: Cell<bool>,
+    rand: Cell<u32>,
+    pub(crate) driver: RefCell<DefaultDriver>,
+}
+
+impl Core {
+    pub(crate) fn new(index: usize, driver: DefaultDriver) -> Core {
+        Core {
+            index,
+            run_queue: LocalQueue::new(),
+            lifo_slot: Cell::new(None),
+            local_queue: RefCell::new(VecDeque::new()),
+            tick: Cell::new(0),
+            is_searching: Cell::new(false),
+            rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+            driver: RefCell::new(driver),
+        }
+    }
+
+    fn next_rand(&self) -> u32 {
+        // xorshift32
+        let mut x = self.rand.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rand.set(x);
+        x
+    }
+}
+
+/// The context of a thread while it runs a worker: the runtime it belongs
+/// to and the worker's core. Reached through a thread-local pointer.
+pub(crate) struct WorkerCx {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) core: Box<Core>,
+}
+
+impl WorkerCx {
+    fn multi(&self) -> bool {
+        self.shared.num_workers > 1
+    }
+
+    /// Queues a task on this worker (called on this worker's thread).
+    pub(crate) fn schedule_local(&self, task: Notified, is_yield: bool, is_local_task: bool) {
+        let core = &*self.core;
+        if is_local_task && self.multi() {
+            core.local_queue.borrow_mut().push_back(task);
+            return;
+        }
+        if is_yield || !self.multi() {
+            self.push_back(task);
+            return;
+        }
+        if let Some(prev) = core.lifo_slot.replace(Some(task)) {
+            self.push_back(prev);
+        }
+    }
+
+    /// Pushes to the back of the run queue, overflowing half of it to the
+    /// injector when full, and wakes a parked worker to steal.
+    fn push_back(&self, task: Notified) {
+        let core = &*self.core;
+        if core.run_queue.len() >= LOCAL_QUEUE_CAPACITY {
+            self.overflow();
+        }
+        core.run_queue.push(task);
+        if self.multi() {
+            self.shared.notify_parked();
+        }
+    }
+
+    #[cold]
+    fn overflow(&self) {
+        for _ in 0..LOCAL_QUEUE_CAPACITY / 2 {
+            match self.core.run_queue.pop() {
+                Some(t) => self.shared.injector.push(t),
+                None => break,
+            }
+        }
+    }
+
+    /// Runs the worker loop until `stop()` is true or the runtime shuts down.
+    pub(crate) fn run(&self, stop: &dyn Fn() -> bool) {
+        let core = &*self.core;
+        while !stop() && !self.shared.is_shutdown() {
+            let tick = core.tick.get().wrapping_add(1);
+            core.tick.set(tick);
+            if let Some(task) = self.next_task(tick) {
+                self.run_task(task, stop);
+                continue;
+            }
+            if let Some(task) = self.steal_work() {
+                self.run_task(task, stop);
+                continue;
+            }
+            self.park();
+        }
+    }
+
+    fn next_task(&self, tick: u32) -> Option<Notified> {
+        let core = &*self.core;
+        let shared = &*self.shared;
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            self.collect_inbox();
+            if let Some(task) = shared.injector.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = core.lifo_slot.take() {
+            return Some(task);
+        }
+        if tick & 1 == 1 {
+            if let Some(task) = core.local_queue.borrow_mut().pop_front() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = core.run_queue.pop() {
+            return Some(task);
+        }
+        if let Some(task) = core.local_queue.borrow_mut().pop_front() {
+            return Some(task);
+        }
+        if shared.has_inbox(core.index) {
+            self.collect_inbox();
+            if let Some(task) = core.local_queue.borrow_mut().pop_front() {
+                return Some(task);
+            }
+            if let Some(task) = core.run_queue.pop() {
+                return Some(task);
+            }
+        }
+        shared.injector.steal_batch_and_pop(&core.run_queue)
+    }
+
+    fn collect_inbox(&self) {
+        let multi = self.multi();
+        self.shared.take_inbox(self.core.index, |task| {
+            if multi {
+                self.core.local_queue.borrow_mut().push_back(task);
+            } else {
+                self.core.run_queue.push(task);
+            }
+        });
+    }
+
+    fn run_task(&self, task: Notified, stop: &dyn Fn() -> bool) {
+        let core = &*self.core;
+        if core.is_searching.replace(false) && self.shared.idle.transition_worker_from_searching()
+        {
+            // We were the last searcher: hand the baton on.
+            self.shared.notify_parked();
+        }
+        task.run();
+        for _ in 0..MAX_LIFO_POLLS_PER_TICK {
+            if stop() {
+                break;
+            }
+            match core.lifo_slot.take() {
+                Some(task) => task.run(),
+                None => return,
+            }
+        }
+        if let Some(task) = core.lifo_slot.take() {
+            self.push_back(task);
+        }
+    }
+
+    fn steal_work(&self) -> Option<Notified> {
+        let core = &*self.core;
+        let shared = &*self.shared;
+        let n = shared.num_workers;
+        if n == 1 {
+            return None;
+        }
+        if !core.is_searching.get() {
+            if !shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            core.is_searching.set(true);
+        }
+        let start = core.next_rand() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == core.index {
+                continue;
+            }
+            if let Some(task) = shared.remotes[victim]
+                .stealer
+                .steal_batch_and_pop(&core.run_queue)
+            {
+                return Some(task);
+            }
+        }
+        shared.injector.steal_batch_and_pop(&core.run_queue)
+    }
+
+    fn park(&self) {
+        let core = &*self.core;
+        let shared = &*self.shared;
+        let index = core.index;
+        let was_last_searcher = shared
+            .idle
+            .transition_worker_to_parked(index, core.is_searching.replace(false));
+        if was_last_searcher {
+            shared.notify_if_work_pending();
+        }
+        if !shared.is_shutdown() && !shared.has_inbox(index) {
+            let mut driver = core.driver.borrow_mut();
+            shared.remotes[index].parker.park(&mut *driver, None);
+        }
+        if shared.idle.transition_worker_from_parked(index) {
+            core.is_searching.set(true);
+        }
+    }
+
+    /// Worker 0 is leaving `run`: hand its stealable work to the other
+    /// workers through the injector.
+    pub(crate) fn leave(&self) {
+        let core = &*self.core;
+        let shared = &*self.shared;
+        if let Some(task) = core.lifo_slot.take() {
+            shared.injector.push(task);
+        }
+        let mut moved = false;
+        while let Some(task) = core.run_queue.pop() {
+            if task.header().owner() != NO_OWNER {
+                // `workers(1)`: `!Send` tasks share the run queue; they stay.
+                core.local_queue.borrow_mut().push_back(task);
+            } else {
+                shared.injector.push(task);
+                moved = true;
+            }
+        }
+        if !self.multi() {
+            // Put the `!Send` tasks back in FIFO order for the next `run`.
+            let local: Vec<_> = core.local_queue.borrow_mut().drain(..).collect();
+            local.into_iter().for_each(|t| core.run_queue.push(t));
+        }
+        if shared.idle.worker_exit(core.is_searching.replace(false)) || moved {
+            shared.notify_parked();
+        }
+    }
+
+    /// Drops every queued notification of this worker and shuts down its
+    /// `!Send` tasks, on its own thread.
+    pub(crate) fn shutdown_core(&self) {
+        let core = &*self.core;
+        let shared = &*self.shared;
+        drop(core.lifo_slot.take());
+        while let Some(task) = core.run_queue.pop() {
+            drop(task);
+        }
+        let local: Vec<_> = core.local_queue.borrow_mut().drain(..).collect();
+        drop(local);
+        shared.close_inbox(core.index);
+        let index = core.index;
+        for task in shared.registry.take(false, |h| h.owner() == index) {
+            task.shutdown();
+        }
+    }
+}
+
+/// The body of a background worker thread.
+pub(crate) fn worker_main(shared: Arc<Shared>, core: Box<Core>) {
+    let cx = WorkerCx { shared, core };
+    let _guard = context::enter_worker(&cx);
+    cx.run(&|| false);
+    cx.shutdown_core();
+}

@@ -1,0 +1,143 @@
+//! The one door to atomics, locks, cells, threads and thread-locals for the
+//! concurrency core.
+//!
+//! Normally these are `std`/`parking_lot` types. Under `--cfg loom` they are
+//! loom's, so the loom models in `loom-tests/` explore every interleaving of
+//! the same code that ships. Nothing in the core imports `std::sync`,
+//! `std::cell::UnsafeCell` or `std::thread` directly; it imports from here.
+//!
+//! Capacities that bound queues are also defined here, shrunk under loom so
+//! that the models reach the overflow paths.
+
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
+#[cfg(not(loom))]
+mod imp {
+    pub use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub use std::sync::Arc;
+    pub use std::thread;
+
+    /// A mutex (parking_lot's: no poisoning, one byte of state).
+    #[derive(Debug, Default)]
+    pub struct Mutex<T: ?Sized>(parking_lot::Mutex<T>);
+
+    /// The guard of a locked [`Mutex`].
+    pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        /// Creates an unlocked mutex.
+        pub const fn new(value: T) -> Mutex<T> {
+            Mutex(parking_lot::const_mutex(value))
+        }
+    }
+
+    impl<T: ?Sized> Mutex<T> {
+        /// Locks the mutex, blocking the thread until it is free.
+        #[inline]
+        pub fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock()
+        }
+
+        /// Locks the mutex if it is free right now.
+        #[inline]
+        pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock()
+        }
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug)]
+    pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        /// Wraps a value.
+        #[inline]
+        pub const fn new(value: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+
+        /// Gives `f` a shared raw pointer to the contents.
+        #[inline]
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Gives `f` an exclusive raw pointer to the contents.
+        #[inline]
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// Declares thread-locals (std's, `const`-initialised).
+    macro_rules! corio_thread_local {
+        ($(static $name:ident: $t:ty = $init:expr;)*) => {
+            ::std::thread_local! { $(static $name: $t = const { $init };)* }
+        };
+    }
+    pub(crate) use corio_thread_local as thread_local;
+}
+
+#[cfg(loom)]
+mod imp {
+    pub use loom::cell::UnsafeCell;
+    pub use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub use loom::sync::Arc;
+    pub use loom::thread;
+
+    /// loom's mutex behind the same API as the std build's.
+    #[derive(Debug)]
+    pub struct Mutex<T>(loom::sync::Mutex<T>);
+
+    /// The guard of a locked [`Mutex`].
+    pub type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        /// Creates an unlocked mutex.
+        pub fn new(value: T) -> Mutex<T> {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        /// Locks the mutex.
+        pub fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().unwrap()
+        }
+
+        /// Locks the mutex if it is free right now.
+        pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock().ok()
+        }
+    }
+
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Mutex::new(T::default())
+        }
+    }
+
+    /// Declares thread-locals (loom's, one per modelled thread).
+    macro_rules! corio_thread_local {
+        ($(static $name:ident: $t:ty = $init:expr;)*) => {
+            ::loom::thread_local! { $(static $name: $t = $init;)* }
+        };
+    }
+    pub(crate) use corio_thread_local as thread_local;
+}
+
+pub use imp::*;
+
+/// How many tasks a worker's stealable run queue holds before it moves half
+/// of them to the global injector.
+pub const LOCAL_QUEUE_CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
+
+/// How many ticks pass between two checks of the global injector before
+/// the local queue, so that the injector can never starve.
+pub const GLOBAL_QUEUE_INTERVAL: u32 = if cfg!(loom) { 2 } else { 61 };
+
+/// How many leaf operations one poll of a task may perform before corio's
+/// awaitables start returning `Pending` to force a yield.
+pub const COOP_BUDGET: u32 = if cfg!(loom) { 4 } else { 128 };
+
+/// How many tasks may run back to back out of the LIFO slot before the
+/// worker goes back to its FIFO queue.
+pub const MAX_LIFO_POLLS_PER_TICK: u32 = 3;

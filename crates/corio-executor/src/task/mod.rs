@@ -1,0 +1,376 @@
+//! Tasks: the allocation, its state machine, and the handles to it.
+//!
+//! # Protocol
+//!
+//! A task is one allocation (see `raw.rs`) shared by several owners, each
+//! holding one reference in the state word (see `state.rs` for every bit):
+//!
+//! * the **registry** of the runtime, from spawn until completion (so
+//!   shutdown can reach every unfinished task and `all_tasks` can list them);
+//! * the **`Task<T>` handle** (join interest), until it is dropped;
+//! * at most one **`Notified`** in a run queue (the `NOTIFIED` bit);
+//! * every **`Waker`** and **`TaskRef`**.
+//!
+//! Life of a task:
+//!
+//! ```text
+//!   spawn ──► NOTIFIED ──(worker pops)──► RUNNING ──Ready/panic──► COMPLETE
+//!                ▲                          │  │
+//!                │      wake (idle task)    │  └─ wake while running: sets
+//!                └──────── idle ◄─Pending───┘     NOTIFIED, the runner
+//!                                                 requeues after the poll
+//! ```
+//!
+//! * **Wake.** A wake of an idle task sets `NOTIFIED` and queues it; of a
+//!   notified or complete task does nothing; of a running task sets
+//!   `NOTIFIED`, and the thread that polls it requeues it (to the back of the
+//!   queue) when the poll returns `Pending`.
+//! * **Panics.** `poll` runs under `catch_unwind`; a panic completes the task
+//!   with [`TaskError::Panicked`]. A panic while dropping the future or the
+//!   output is caught too and sent to the exception handler.
+//! * **Completion.** The runner stores the outcome, then sets `COMPLETE`. If
+//!   a `Task` handle still exists, the outcome is its to take and its waker
+//!   is woken; otherwise the runner drops the outcome at once, and an
+//!   unretrieved panic goes to the runtime's exception handler (asyncio's
+//!   "Task exception was never retrieved").
+//! * **Detach.** Dropping a `Task` handle does not stop the task.
+//! * **Abort.** [`Task::abort`] sets `ABORTED` and queues the task if it is
+//!   idle; the next time a worker picks it up (or when the current poll
+//!   returns), the future is dropped, `Drop` impls run, and the task
+//!   completes as cancelled.
+//! * **Shutdown.** The runtime takes every task out of the registry and
+//!   drops the futures of those not yet complete, on a thread allowed to
+//!   drop them (a `!Send` task's own worker).
+
+mod error;
+mod id;
+mod raw;
+mod state;
+
+pub use error::{Cancelled, TaskError};
+pub use id::TaskId;
+pub(crate) use raw::allocate;
+#[cfg(loom)]
+pub use raw::Extras;
+pub use raw::{Header, Notified, RawTask, Schedule, NO_OWNER};
+#[cfg(loom)]
+pub use state::{Snapshot, State, ToIdle, ToRunning, WakeAction};
+
+pub(crate) use error::panic_message;
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+use crate::context;
+
+/// A handle to a spawned task: await it for the task's outcome.
+///
+/// `Task<T>` is asyncio's `Task`: awaiting it gives `Ok(output)`, or a
+/// [`TaskError`] if the task panicked or was cancelled. Dropping the handle
+/// *detaches* the task: it keeps running, and a panic in it then goes to the
+/// runtime's exception handler.
+///
+/// # Example
+///
+/// ```
+/// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+/// let out = rt.run(async {
+///     let task = corio_executor::spawn(async { 6 * 7 });
+///     assert!(!task.name().is_empty());
+///     task.await.unwrap()
+/// });
+/// assert_eq!(out, 42);
+/// ```
+#[must_use = "dropping a Task detaches it; await it to get its output"]
+pub struct Task<T> {
+    raw: NonNull<Header>,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle only reads the output (on the thread that owns the
+// handle), so it may move between threads when the output may.
+unsafe impl<T: Send> Send for Task<T> {}
+// SAFETY: `&Task` only offers thread-safe queries (state loads, the name
+// lock, abort).
+unsafe impl<T: Send> Sync for Task<T> {}
+
+impl<T> Unpin for Task<T> {}
+
+impl<T> Task<T> {
+    /// # Safety
+    ///
+    /// `raw` carries the join handle's reference of a task whose output type
+    /// is `T`.
+    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> Task<T> {
+        Task {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle holds a reference.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// True once the task has returned, panicked or been cancelled.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(async {});
+    /// assert!(!task.done()); // not started yet: one worker, we hold it
+    /// corio_executor::yield_now().await;
+    /// assert!(task.done());
+    /// # });
+    /// ```
+    pub fn done(&self) -> bool {
+        self.header().is_complete()
+    }
+
+    /// Stops the task the hard, Rust-native way: its future is dropped at
+    /// the next poll point (its `Drop` impls run, no async cleanup), and the
+    /// task ends as cancelled. Does nothing if it is already done.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// task.abort();
+    /// assert!(task.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
+    pub fn abort(&self) {
+        Header::abort(self.raw)
+    }
+
+    /// The task's id, unique in the process.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(async {});
+    /// assert_eq!(task.name(), format!("Task-{}", task.id()));
+    /// # });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.header().id()
+    }
+
+    /// The task's name: the one it was given, or `Task-<id>`.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(async {});
+    /// assert!(task.name().starts_with("Task-"));
+    /// # });
+    /// ```
+    pub fn name(&self) -> String {
+        self.header().name()
+    }
+
+    /// Renames the task.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(async {});
+    /// task.set_name("worker");
+    /// assert_eq!(task.name(), "worker");
+    /// # });
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.header().set_name(name.into().into_boxed_str())
+    }
+
+    /// A counted reference to the task that does not own its output.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(async {});
+    /// let r = task.task_ref();
+    /// assert_eq!(r.id(), task.id());
+    /// # });
+    /// ```
+    pub fn task_ref(&self) -> TaskRef {
+        TaskRef::from_header(self.raw)
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(context::poll_proceed(cx));
+        let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
+        // SAFETY: we hold the join handle's reference and pass a slot of the
+        // task's exact output type.
+        unsafe {
+            raw::try_read_output_raw(self.raw, &mut out as *mut _ as *mut (), cx.waker());
+        }
+        out
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        // SAFETY: we give up the join handle's reference.
+        unsafe { raw::drop_join_handle_raw(self.raw) }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("done", &self.done())
+            .finish()
+    }
+}
+
+/// A counted reference to a task, without its output: what
+/// [`current_task`](crate::current_task) returns.
+///
+/// Equal `TaskRef`s refer to the same task.
+///
+/// # Example
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let me = corio_executor::current_task().unwrap();
+///     assert!(me.name().starts_with("Task-"));
+///     assert!(!me.done());
+/// });
+/// ```
+pub struct TaskRef {
+    raw: NonNull<Header>,
+}
+
+// SAFETY: a `TaskRef` offers only thread-safe operations on the header.
+unsafe impl Send for TaskRef {}
+// SAFETY: as above.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    pub(crate) fn from_header(raw: NonNull<Header>) -> TaskRef {
+        // SAFETY: callers hold a reference while calling.
+        unsafe { raw.as_ref() }.ref_inc();
+        TaskRef { raw }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: we hold a reference.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// The task's id.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// assert!(me.id().as_u64() > 0);
+    /// # });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.header().id()
+    }
+
+    /// The task's name.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// assert_eq!(me.name(), format!("Task-{}", me.id()));
+    /// # });
+    /// ```
+    pub fn name(&self) -> String {
+        self.header().name()
+    }
+
+    /// Renames the task.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// me.set_name("main");
+    /// assert_eq!(corio_executor::current_task().unwrap().name(), "main");
+    /// # });
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.header().set_name(name.into().into_boxed_str())
+    }
+
+    /// True once the task has finished.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// assert!(!corio_executor::current_task().unwrap().done());
+    /// # });
+    /// ```
+    pub fn done(&self) -> bool {
+        self.header().is_complete()
+    }
+
+    /// Aborts the task; see [`Task::abort`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(std::future::pending::<()>());
+    /// t.task_ref().abort();
+    /// assert!(t.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
+    pub fn abort(&self) {
+        Header::abort(self.raw)
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        TaskRef::from_header(self.raw)
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: we give up our reference.
+        unsafe { Header::ref_dec(self.raw) }
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &TaskRef) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl std::hash::Hash for TaskRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state)
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("done", &self.done())
+            .finish()
+    }
+}

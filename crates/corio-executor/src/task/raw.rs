@@ -1,0 +1,666 @@
+//! The task allocation, its vtable, the poll harness and the waker.
+//!
+//! A task is one heap allocation, a `Cell<F, S>`:
+//!
+//! ```text
+//! Header  (not generic: state word, vtable, id, owner, join-waker slot,
+//!          registry links, name and cancellation record)
+//! S       (the scheduler hook: where to queue the task when it is woken)
+//! Stage   (the future while it runs, then its outcome, then nothing)
+//! ```
+//!
+//! Everything that is not generic lives in the header, so type-erased code
+//! (queues, wakers, the registry) works on `NonNull<Header>` and reaches the
+//! generic parts through the vtable.
+
+use std::any::Any;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use super::error::{Cancelled, TaskError};
+use super::id::TaskId;
+use super::state::{State, ToIdle, ToRunning, WakeAction};
+use crate::context;
+use crate::sync::{Mutex, UnsafeCell};
+
+/// What a task needs from the runtime that owns it.
+///
+/// The executor's scheduler implements it; the loom models implement a
+/// simple one to check the task state machine alone.
+pub trait Schedule: Send + Sync + Sized + 'static {
+    /// Queues a woken task. Called from any thread.
+    fn schedule(&self, task: Notified);
+
+    /// Requeues a task that was woken during its own poll (or yielded).
+    /// Called on the thread that just polled it; goes to the back of the
+    /// queue.
+    fn reschedule(&self, task: Notified);
+
+    /// Removes the task from the runtime's registry on completion. Returns
+    /// true if the registry still held its reference, which the caller then
+    /// releases.
+    fn release(&self, task: &Header) -> bool;
+
+    /// A panic nobody will ever see otherwise: an unretrieved task panic, or
+    /// a panic while dropping a future or an output.
+    fn unhandled_panic(&self, task: &Header, what: &'static str, payload: &(dyn Any + Send));
+}
+
+/// The task's name and asyncio cancellation record. Touched rarely, so it is
+/// behind a small lock.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// A name given with `task::Builder::name` or `set_name`; `None` means
+    /// the default `Task-<id>`.
+    pub name: Option<Box<str>>,
+    /// `cancel()` calls not yet withdrawn by `uncancel()` (asyncio's
+    /// `cancelling()`).
+    pub cancel_requests: u32,
+    /// Requests that were delivered as `Err(Cancelled)` at an await point.
+    pub cancel_delivered: u32,
+    /// Delivered requests the task refused with `Cancelled::suppress()`.
+    pub cancel_suppressed: u32,
+    /// The message of the latest request.
+    pub cancel_message: Option<std::sync::Arc<str>>,
+}
+
+/// Links of the registry's intrusive list; guarded by the registry shard
+/// lock that the task hashes to.
+#[derive(Debug)]
+pub struct Links {
+    pub(crate) prev: Option<NonNull<Header>>,
+    pub(crate) next: Option<NonNull<Header>>,
+    pub(crate) linked: bool,
+}
+
+/// The non-generic head of every task allocation.
+#[repr(C)]
+pub struct Header {
+    pub(crate) state: State,
+    vtable: &'static Vtable,
+    id: TaskId,
+    /// The worker a `spawn_local` task is bound to, or `NO_OWNER`.
+    owner: usize,
+    /// The `Task` handle's waker. See the `JOIN_WAKER` rules in `state.rs`.
+    join_waker: UnsafeCell<Option<Waker>>,
+    pub(crate) links: UnsafeCell<Links>,
+    pub(crate) extras: Mutex<Extras>,
+}
+
+/// `Header::owner` of a task that may run on any worker.
+pub const NO_OWNER: usize = usize::MAX;
+
+// SAFETY: the header is shared between threads by design; every field is
+// either immutable after creation, atomic, behind a lock, or an `UnsafeCell`
+// whose access is serialised by the state-word protocol (join waker) or the
+// registry lock (links).
+unsafe impl Send for Header {}
+// SAFETY: see the `Send` impl.
+unsafe impl Sync for Header {}
+
+struct Vtable {
+    poll: unsafe fn(NonNull<Header>),
+    schedule: unsafe fn(NonNull<Header>),
+    dealloc: unsafe fn(NonNull<Header>),
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    drop_join_handle: unsafe fn(NonNull<Header>),
+    shutdown: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, TaskError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: S,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+impl Header {
+    /// The task id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The worker this task is bound to, or [`NO_OWNER`].
+    pub fn owner(&self) -> usize {
+        self.owner
+    }
+
+    /// The task's name: the one it was given, or `Task-<id>`.
+    pub fn name(&self) -> String {
+        match &self.extras.lock().name {
+            Some(n) => n.to_string(),
+            None => format!("Task-{}", self.id),
+        }
+    }
+
+    /// Renames the task.
+    pub fn set_name(&self, name: Box<str>) {
+        self.extras.lock().name = Some(name);
+    }
+
+    /// Whether the task has finished (returned, panicked or was cancelled).
+    pub fn is_complete(&self) -> bool {
+        self.state.load().is_complete()
+    }
+
+    /// The state word, for inspection.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub(crate) fn ref_inc(&self) {
+        self.state.ref_inc()
+    }
+
+    /// Releases one reference, freeing the task if it was the last.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a reference to the task and gives it up.
+    pub(crate) unsafe fn ref_dec(ptr: NonNull<Header>) {
+        // SAFETY: the caller holds a reference, so the header is alive.
+        let header = unsafe { ptr.as_ref() };
+        if header.state.ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { (header.vtable.dealloc)(ptr) }
+        }
+    }
+
+    /// Sets `ABORTED`, and queues the task if it was idle, so that a worker
+    /// drops its future.
+    pub(crate) fn abort(ptr: NonNull<Header>) {
+        // SAFETY: callers hold a reference (a `Task` or `TaskRef`).
+        let header = unsafe { ptr.as_ref() };
+        if header.state.abort() == WakeAction::Submit {
+            // SAFETY: `abort` took a reference for the notification.
+            unsafe { (header.vtable.schedule)(ptr) }
+        }
+    }
+}
+
+/// A reference to a task that is due to run. Owning one means owning one
+/// reference count and, while the task is idle, the right to run it.
+pub struct Notified(NonNull<Header>);
+
+// SAFETY: a `Notified` is a counted pointer to a thread-safe header. Tasks of
+// `!Send` futures are only ever *run* on their owner worker (the scheduler's
+// routing guarantees it), so moving the pointer between threads is sound.
+unsafe impl Send for Notified {}
+// SAFETY: a shared `&Notified` offers no access to the future.
+unsafe impl Sync for Notified {}
+
+impl Notified {
+    /// The task's header.
+    pub fn header(&self) -> &Header {
+        // SAFETY: we hold a reference.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Polls the task (or drops its future if it was aborted), consuming the
+    /// notification.
+    pub fn run(self) {
+        let ptr = ManuallyDrop::new(self).0;
+        // SAFETY: we hand our reference to `poll`, which releases it.
+        unsafe { (ptr.as_ref().vtable.poll)(ptr) }
+    }
+
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        ManuallyDrop::new(self).0
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` carries one reference that the new `Notified` takes over.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified {
+        Notified(ptr)
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { Header::ref_dec(self.0) }
+    }
+}
+
+impl std::fmt::Debug for Notified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Notified({})", self.header().id())
+    }
+}
+
+/// The registry's reference to a task.
+pub struct RawTask(NonNull<Header>);
+
+// SAFETY: as for `Notified`; the registry only shuts tasks down on a thread
+// allowed to drop their futures (see `Registry`).
+unsafe impl Send for RawTask {}
+
+impl RawTask {
+    /// The task's header.
+    pub fn header(&self) -> &Header {
+        // SAFETY: we hold a reference.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
+        self.0
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` carries one reference that the new `RawTask` takes over.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> RawTask {
+        RawTask(ptr)
+    }
+
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        ManuallyDrop::new(self).0
+    }
+
+    /// Drops the future if the task is idle and completes it as cancelled;
+    /// releases the registry's reference. Must run on a thread allowed to
+    /// drop the future (the owner worker for a `!Send` task).
+    pub fn shutdown(self) {
+        let ptr = self.into_raw();
+        // SAFETY: we hand over our reference.
+        unsafe { (ptr.as_ref().vtable.shutdown)(ptr) }
+    }
+}
+
+impl Drop for RawTask {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { Header::ref_dec(self.0) }
+    }
+}
+
+/// Allocates a task. Returns the registry's reference, the first
+/// notification and the join handle's pointer (three references in all).
+pub(crate) fn allocate<F, S>(
+    future: F,
+    scheduler: S,
+    id: TaskId,
+    owner: usize,
+    name: Option<Box<str>>,
+) -> (RawTask, Notified, NonNull<Header>)
+where
+    F: Future + 'static,
+    S: Schedule,
+{
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(),
+            vtable: vtable::<F, S>(),
+            id,
+            owner,
+            join_waker: UnsafeCell::new(None),
+            links: UnsafeCell::new(Links {
+                prev: None,
+                next: None,
+                linked: false,
+            }),
+            extras: Mutex::new(Extras {
+                name,
+                ..Extras::default()
+            }),
+        },
+        scheduler,
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    (RawTask(ptr), Notified(ptr), ptr)
+}
+
+fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
+    &Vtable {
+        poll: poll::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+        shutdown: shutdown::<F, S>,
+    }
+}
+
+/// # Safety
+///
+/// `ptr` points to a live `Cell<F, S>` (the caller holds a reference).
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: `Cell` is `repr(C)` with the header first, and the vtable that
+    // led here was built for exactly this `F` and `S`.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller handed us a notification reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        ToRunning::Poll => {}
+        ToRunning::Abort => {
+            cancel_future(cell);
+            complete(cell);
+            return;
+        }
+        ToRunning::Skip => {
+            // SAFETY: we release the notification's reference.
+            unsafe { Header::ref_dec(ptr) };
+            return;
+        }
+    }
+
+    // The poll's waker borrows the notification's reference: no count
+    // traffic unless the future clones it.
+    // SAFETY: the vtable's functions uphold the `RawWaker` contract, and the
+    // reference we hold outlives this borrowed waker.
+    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
+    let mut cx = Context::from_waker(&waker);
+    let result = {
+        let _enter = context::enter_task(ptr);
+        catch_unwind(AssertUnwindSafe(|| {
+            cell.stage.with_mut(|stage| {
+                // SAFETY: we are the runner (`RUNNING` is ours), so we have
+                // exclusive access to the stage, and the future never moves
+                // while it is in the allocation.
+                match unsafe { &mut *stage } {
+                    Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                    _ => unreachable!("a task was polled after it completed"),
+                }
+            })
+        }))
+    };
+
+    match result {
+        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
+            ToIdle::Idle => {}
+            ToIdle::IdleDealloc => {
+                // SAFETY: that was the last reference.
+                unsafe { dealloc::<F, S>(ptr) }
+            }
+            ToIdle::Notified => {
+                // SAFETY: our reference becomes the new notification.
+                cell.scheduler.reschedule(unsafe { Notified::from_raw(ptr) })
+            }
+            ToIdle::Abort => {
+                cancel_future(cell);
+                complete(cell);
+            }
+        },
+        Ok(Poll::Ready(output)) => {
+            drop_future(cell);
+            set_stage(cell, Stage::Finished(Ok(output)));
+            complete(cell);
+        }
+        Err(payload) => {
+            drop_future(cell);
+            set_stage(cell, Stage::Finished(Err(TaskError::panicked(payload))));
+            complete(cell);
+        }
+    }
+}
+
+fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
+    // SAFETY: only the runner calls this, and it has exclusive access to
+    // the stage; the old value is already `Consumed` (nothing to drop).
+    cell.stage.with_mut(|s| unsafe { std::ptr::write(s, stage) });
+}
+
+/// Drops the future (or output) in the stage, reporting a panic in its
+/// `Drop` to the exception handler. Leaves `Consumed`.
+fn drop_future<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|s| {
+            // SAFETY: the runner has exclusive access to the stage. If the
+            // drop panics, the slot is already `Consumed`: we take the value
+            // out before dropping it.
+            let old = unsafe { std::ptr::replace(s, Stage::Consumed) };
+            drop(old);
+        })
+    }));
+    if let Err(payload) = res {
+        cell.scheduler
+            .unhandled_panic(&cell.header, "a task's future panicked while being dropped", &*payload);
+    }
+}
+
+fn cancel_future<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+    drop_future(cell);
+    set_stage(cell, Stage::Finished(Err(TaskError::Cancelled(Cancelled::new()))));
+}
+
+/// Publishes the outcome: sets `COMPLETE`, hands the output to the handle
+/// (or drops it), wakes the joiner, leaves the registry and releases the
+/// runner's reference.
+fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+    let prev = cell.header.state.transition_to_complete();
+    if !prev.is_join_interested() {
+        // Nobody can ever read the output: it is ours to drop.
+        let out = cell.stage.with_mut(|s| {
+            // SAFETY: without join interest the handle is gone, so the
+            // completing thread has the stage to itself.
+            unsafe { std::ptr::replace(s, Stage::Consumed) }
+        });
+        drop_output(cell, out);
+    } else if prev.has_join_waker() {
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            cell.header.join_waker.with(|w| {
+                // SAFETY: `JOIN_WAKER` was set when we completed, so the
+                // handle will not write the slot any more (see state.rs).
+                if let Some(w) = unsafe { &*w } {
+                    w.wake_by_ref();
+                }
+            })
+        }));
+        if let Err(payload) = res {
+            cell.scheduler
+                .unhandled_panic(&cell.header, "a join waker panicked", &*payload);
+        }
+    }
+    let refs = 1 + usize::from(cell.scheduler.release(&cell.header));
+    if cell.header.state.ref_dec_n(refs) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(NonNull::from(&cell.header)) }
+    }
+}
+
+/// Drops an outcome nobody will read; an unretrieved panic goes to the
+/// exception handler first.
+fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Stage<F>) {
+    if let Stage::Finished(Err(TaskError::Panicked { payload, .. })) = &out {
+        cell.scheduler
+            .unhandled_panic(&cell.header, "Task exception was never retrieved", &**payload);
+    }
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(out))) {
+        cell.scheduler
+            .unhandled_panic(&cell.header, "a task's output panicked while being dropped", &*payload);
+    }
+}
+
+unsafe fn schedule<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller hands us a notification reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: as above.
+    cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+}
+
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the last reference is gone: nobody else can reach the cell,
+    // and it was allocated by `Box` in `allocate`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+/// Whether the output can be read now; otherwise registers `waker` to be
+/// woken on completion.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    if snapshot.has_join_waker() {
+        let same = header.join_waker.with(|w| {
+            // SAFETY: reading while `JOIN_WAKER` is set is allowed for the
+            // handle: the runtime side only ever reads the slot too.
+            unsafe { &*w }
+                .as_ref()
+                .is_some_and(|w| w.will_wake(waker))
+        });
+        if same {
+            return false;
+        }
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    header.join_waker.with_mut(|w| {
+        // SAFETY: `JOIN_WAKER` is unset, so the handle owns the slot.
+        unsafe { *w = Some(waker.clone()) }
+    });
+    header.state.set_join_waker().is_err()
+}
+
+unsafe fn try_read_output<F: Future + 'static, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
+    // SAFETY: the join handle holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if !can_read_output(&cell.header, waker) {
+        return;
+    }
+    let stage = cell.stage.with_mut(|s| {
+        // SAFETY: `COMPLETE` is set and the handle still has join interest,
+        // so the output is the handle's alone.
+        unsafe { std::ptr::replace(s, Stage::Consumed) }
+    });
+    let out = match stage {
+        Stage::Finished(out) => out,
+        _ => panic!(
+            "a corio Task was polled after its output was already taken: \
+             await a Task only once (clone a `TaskRef` if several places need to watch it)"
+        ),
+    };
+    let dst = dst.cast::<Poll<Result<F::Output, TaskError>>>();
+    // SAFETY: the caller passed a valid `*mut Poll<Result<F::Output, _>>`.
+    unsafe { *dst = Poll::Ready(out) };
+}
+
+unsafe fn drop_join_handle<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the join handle holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.drop_join_interest() {
+        Ok(prev) => {
+            if prev.has_join_waker() {
+                // We cleared `JOIN_WAKER`, so the slot is ours again.
+                let old = cell.header.join_waker.with_mut(|w| {
+                    // SAFETY: see above.
+                    unsafe { (*w).take() }
+                });
+                drop(old);
+            }
+        }
+        Err(_) => {
+            let out = cell.stage.with_mut(|s| {
+                // SAFETY: complete with join interest: the output is ours.
+                unsafe { std::ptr::replace(s, Stage::Consumed) }
+            });
+            drop_output(cell, out);
+        }
+    }
+    // SAFETY: the handle's reference.
+    unsafe { Header::ref_dec(ptr) }
+}
+
+unsafe fn shutdown<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the registry's reference was handed to us.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        cancel_future(cell);
+        // `complete` releases the reference we hold (the registry's).
+        complete(cell);
+    } else {
+        // SAFETY: release the registry's reference.
+        unsafe { Header::ref_dec(ptr) }
+    }
+}
+
+/// Reads the output into `dst` if the task is complete, else registers the
+/// waker. Used by `Task<T>`.
+///
+/// # Safety
+///
+/// The caller holds the join handle's reference and `dst` is a valid
+/// `*mut Poll<Result<T, TaskError>>` where `T` is the task's output type.
+pub(crate) unsafe fn try_read_output_raw(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: forwarded contract.
+    unsafe { (ptr.as_ref().vtable.try_read_output)(ptr, dst, waker) }
+}
+
+/// Drops the join handle's reference and join interest.
+///
+/// # Safety
+///
+/// The caller holds the join handle's reference and gives it up.
+pub(crate) unsafe fn drop_join_handle_raw(ptr: NonNull<Header>) {
+    // SAFETY: forwarded contract.
+    unsafe { (ptr.as_ref().vtable.drop_join_handle)(ptr) }
+}
+
+// ---- waker ----
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
+    RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)
+}
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: a waker's data is a header pointer with a reference.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above.
+    unsafe { ptr.as_ref() }.ref_inc();
+    raw_waker(ptr)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: a waker's data is a header pointer with a reference, which
+    // this consumes.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.wake_by_val() {
+        WakeAction::Nothing => {}
+        // SAFETY: our reference becomes the notification.
+        WakeAction::Submit => unsafe { (header.vtable.schedule)(ptr) },
+        // SAFETY: ours was the last reference.
+        WakeAction::Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
+    }
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: a waker's data is a header pointer with a reference.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.wake_by_ref() == WakeAction::Submit {
+        // SAFETY: `wake_by_ref` took a reference for the notification.
+        unsafe { (header.vtable.schedule)(ptr) }
+    }
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: a waker's data is a header pointer with a reference, which
+    // this releases.
+    unsafe { Header::ref_dec(NonNull::new_unchecked(data as *mut Header)) }
+}
