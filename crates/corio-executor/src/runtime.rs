@@ -396,7 +396,7 @@ impl Runtime {
         };
         let mut task = {
             let _guard = context::enter_worker(&cx);
-            let task = self.shared.spawn(main, 0, None);
+            let task = Shared::spawn(&self.shared, main, 0, None);
             cx.run(&|| task.done());
             task
         };
@@ -534,7 +534,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future, NO_OWNER, None)
+        Shared::spawn(&self.shared, future, NO_OWNER, None)
     }
 
     pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> Task<F::Output>
@@ -542,7 +542,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future, NO_OWNER, name)
+        Shared::spawn(&self.shared, future, NO_OWNER, name)
     }
 
     /// Counters describing the runtime.
@@ -662,7 +662,7 @@ where
     F::Output: Send + 'static,
 {
     match current_cx() {
-        Some(cx) => cx.shared.spawn(future, NO_OWNER, name),
+        Some(cx) => Shared::spawn(&cx.shared, future, NO_OWNER, name),
         None => no_running_loop("spawn"),
     }
 }
@@ -699,7 +699,7 @@ where
     F::Output: 'static,
 {
     match current_cx() {
-        Some(cx) => cx.shared.spawn(future, cx.core.index, name),
+        Some(cx) => Shared::spawn(&cx.shared, future, cx.core.index, name),
         None => no_running_loop("spawn_local"),
     }
 }

@@ -1,1 +1,157 @@
-//! corio
+//! # corio: asyncio's coroutines and tasks, in Rust
+//!
+//! corio brings Python asyncio's model (run, create_task, tasks you can
+//! await, name, inspect and cancel) to Rust, on a multi-threaded
+//! work-stealing scheduler in which every worker thread owns its own event
+//! loop.
+//!
+//! | asyncio | corio |
+//! |---|---|
+//! | `asyncio.run(main())` | [`corio::run(main())`](run) |
+//! | `asyncio.create_task(coro)` | [`corio::spawn(fut)`](spawn) / [`corio::create_task(fut)`](create_task) |
+//! | `create_task(coro, name="x")` | [`corio::task::Builder::new().name("x").spawn(fut)`](task::Builder) |
+//! | `await task` | `task.await` → `Result<T, TaskError>` |
+//! | `asyncio.current_task()` | [`corio::current_task()`](current_task) |
+//! | `await asyncio.sleep(0)` | [`corio::yield_now().await`](yield_now) |
+//! | a new event loop with options | [`Runtime::builder()`](Runtime::builder) |
+//!
+//! # Example
+//!
+//! ```
+//! async fn nested() -> i32 {
+//!     42
+//! }
+//!
+//! async fn main_task() -> i32 {
+//!     // Schedule nested() to run soon, concurrently with main_task().
+//!     let task = corio::create_task(nested());
+//!     // The task can be awaited to wait until it is complete.
+//!     task.await.unwrap()
+//! }
+//!
+//! assert_eq!(corio::run(main_task()), 42);
+//! ```
+//!
+//! # Threading model
+//!
+//! `workers(n)` counts every thread that runs tasks, including the one that
+//! calls `run`. With `workers(1)` corio is a single-threaded event loop in
+//! the caller's thread, and tasks run in asyncio's order: spawned and woken
+//! tasks join the back of one FIFO ready queue. With more workers, idle
+//! workers steal from busy ones.
+
+#![warn(missing_docs)]
+
+use std::future::Future;
+
+pub use corio_executor::{
+    current_task, spawn, spawn_local, yield_now, Builder, Cancelled, ExceptionContext, Handle,
+    Metrics, Runtime, Task, TaskError, TaskId, TaskRef, YieldNow,
+};
+
+/// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs
+/// it with [`corio::run`](run). `#[corio::main(workers = 1)]` picks the
+/// number of worker threads.
+///
+/// ```
+/// #[corio::main(workers = 2)]
+/// async fn main() {
+///     let t = corio::spawn(async { 1 });
+///     assert_eq!(t.await.unwrap(), 1);
+/// }
+/// # fn _unused() {}
+/// ```
+pub use corio_macros::main;
+
+/// `#[corio::test]`: an `async fn` test run on a fresh single-worker
+/// runtime (`#[corio::test(workers = 4)]` for more).
+///
+/// ```
+/// #[corio::test]
+/// async fn adds() {
+///     assert_eq!(corio::spawn(async { 1 + 1 }).await.unwrap(), 2);
+/// }
+/// # fn main() {}
+/// ```
+pub use corio_macros::test;
+
+/// Spawns a task: asyncio's name for [`spawn`].
+///
+/// # Panics
+///
+/// With "no running event loop" outside a corio worker thread.
+///
+/// ```
+/// corio::run(async {
+///     let task = corio::create_task(async { "done" });
+///     assert_eq!(task.await.unwrap(), "done");
+/// });
+/// ```
+#[track_caller]
+pub fn create_task<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn(future)
+}
+
+/// Runs `main` on a new runtime and returns its output (asyncio's
+/// `asyncio.run`).
+///
+/// The runtime has one worker per CPU, and the calling thread is one of
+/// them. When `main` returns, the runtime shuts down: the tasks still
+/// running are dropped, worker threads are joined, and nothing leaks. Use
+/// [`Runtime::builder`] for other settings.
+///
+/// # Panics
+///
+/// * If this thread is already running a corio event loop (a nested
+///   `run`); spawn the future and await the task instead.
+/// * With `main`'s panic, if `main` panics.
+///
+/// # Example
+///
+/// ```
+/// let out = corio::run(async {
+///     println!("hello");
+///     corio::yield_now().await.unwrap();
+///     println!("world");
+///     7
+/// });
+/// assert_eq!(out, 7);
+/// ```
+#[track_caller]
+pub fn run<F>(main: F) -> F::Output
+where
+    F: Future + 'static,
+{
+    if Handle::try_current().is_some() {
+        panic!(
+            "corio::run() cannot be called from a running event loop (nested run): this \
+             thread is already a corio worker. Inside async code, use \
+             `corio::spawn(fut).await` instead of `corio::run(fut)`."
+        );
+    }
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("corio::run(): cannot start the runtime: {e}"));
+    rt.run(main)
+}
+
+/// Tasks: building them with options, and the task types.
+pub mod task {
+    pub use corio_executor::TaskBuilder as Builder;
+    pub use corio_executor::{
+        current_task, spawn, spawn_local, yield_now, Task, TaskError, TaskId, TaskRef,
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    /// Used by `#[corio::test]`.
+    pub fn test_runtime(workers: usize) -> crate::Runtime {
+        crate::Runtime::builder()
+            .workers(workers)
+            .build()
+            .expect("corio::test: cannot start the runtime")
+    }
+}

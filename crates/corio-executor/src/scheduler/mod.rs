@@ -38,8 +38,8 @@
 //!    drained is dropped by the waker itself: it re-checks the flag after
 //!    the push (`SeqCst` on both sides).
 
-pub(crate) mod idle;
-pub(crate) mod park;
+pub mod idle;
+pub mod park;
 pub(crate) mod registry;
 pub(crate) mod worker;
 
@@ -170,7 +170,7 @@ impl Shared {
     /// Spawns `future` as a task of this runtime. `owner` binds a `!Send`
     /// task to a worker (the caller guarantees it runs on that worker).
     pub(crate) fn spawn<F>(
-        self: &Arc<Shared>,
+        this: &Arc<Shared>,
         future: F,
         owner: usize,
         name: Option<Box<str>>,
@@ -179,10 +179,10 @@ impl Shared {
         F: Future + 'static,
     {
         let id = TaskId::next();
-        let hook = Hook::new(self.clone(), id);
+        let hook = Hook::new(this.clone(), id);
         let (raw, notified, join) = task::allocate(future, hook, id, owner, name);
-        match self.registry.insert(raw) {
-            Ok(()) => self.schedule(notified, true),
+        match this.registry.insert(raw) {
+            Ok(()) => this.schedule(notified, true),
             Err(raw) => {
                 // The runtime is shutting down: the task never runs.
                 drop(notified);

@@ -374,3 +374,17 @@ impl fmt::Debug for TaskRef {
             .finish()
     }
 }
+
+/// Allocates a task with a caller-chosen scheduler hook, for the loom
+/// models of the task state machine. Returns the registry's reference, the
+/// first notification and the join handle.
+#[cfg(loom)]
+pub fn new_task<F, S>(future: F, scheduler: S) -> (RawTask, Notified, Task<F::Output>)
+where
+    F: Future + 'static,
+    S: Schedule,
+{
+    let (raw, notified, join) = raw::allocate(future, scheduler, TaskId::next(), NO_OWNER, None);
+    // SAFETY: `join` is the handle's reference of a task with output `F::Output`.
+    (raw, notified, unsafe { Task::from_raw(join) })
+}

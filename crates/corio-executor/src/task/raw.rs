@@ -71,7 +71,7 @@ pub struct Extras {
 /// Links of the registry's intrusive list; guarded by the registry shard
 /// lock that the task hashes to.
 #[derive(Debug)]
-pub struct Links {
+pub(crate) struct Links {
     pub(crate) prev: Option<NonNull<Header>>,
     pub(crate) next: Option<NonNull<Header>>,
     pub(crate) linked: bool,
@@ -214,10 +214,6 @@ impl Notified {
         unsafe { (ptr.as_ref().vtable.poll)(ptr) }
     }
 
-    pub(crate) fn into_raw(self) -> NonNull<Header> {
-        ManuallyDrop::new(self).0
-    }
-
     /// # Safety
     ///
     /// `ptr` carries one reference that the new `Notified` takes over.
@@ -251,10 +247,6 @@ impl RawTask {
     pub fn header(&self) -> &Header {
         // SAFETY: we hold a reference.
         unsafe { self.0.as_ref() }
-    }
-
-    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
-        self.0
     }
 
     /// # Safety
