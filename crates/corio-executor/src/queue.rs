@@ -193,7 +193,9 @@ mod imp {
         pub fn steal_batch_and_pop(&self, dest: &LocalQueue<T>) -> Option<T> {
             let mut batch = {
                 let mut src = self.0.lock();
-                let n = ((src.len() + 1) / 2).min(crate::sync::LOCAL_QUEUE_CAPACITY / 2).max(1);
+                let n = ((src.len() + 1) / 2)
+                    .min(crate::sync::LOCAL_QUEUE_CAPACITY / 2)
+                    .max(1);
                 let n = n.min(src.len());
                 src.drain(..n).collect::<VecDeque<T>>()
             };

@@ -383,12 +383,9 @@ impl Runtime {
                  `corio::spawn(fut)` and `.await` the task instead of calling `run`."
             );
         }
-        let core = self
-            .shared
-            .core0
-            .lock()
-            .take()
-            .expect("corio: worker 0's core is missing (a previous `run` panicked inside the scheduler)");
+        let core = self.shared.core0.lock().take().expect(
+            "corio: worker 0's core is missing (a previous `run` panicked inside the scheduler)",
+        );
         self.shared.idle.worker_enter();
         let cx = WorkerCx {
             shared: self.shared.clone(),
@@ -415,7 +412,9 @@ impl Runtime {
             Poll::Ready(Err(TaskError::Cancelled(c))) => {
                 panic!("corio: the main task was {c}")
             }
-            Poll::Pending => panic!("corio: the runtime was shut down before the main task finished"),
+            Poll::Pending => {
+                panic!("corio: the runtime was shut down before the main task finished")
+            }
         }
     }
 

@@ -26,12 +26,18 @@ fn parse_workers(args: TokenStream) -> syn::Result<Option<usize>> {
             }) => {
                 let n: usize = n.base10_parse()?;
                 if n == 0 {
-                    return Err(syn::Error::new_spanned(n.to_string(), "workers must be at least 1"));
+                    return Err(syn::Error::new_spanned(
+                        n.to_string(),
+                        "workers must be at least 1",
+                    ));
                 }
                 workers = Some(n);
             }
             other => {
-                return Err(syn::Error::new_spanned(other, "`workers` takes an integer literal"))
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "`workers` takes an integer literal",
+                ))
             }
         }
     }

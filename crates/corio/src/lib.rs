@@ -133,7 +133,8 @@ where
              `corio::spawn(fut).await` instead of `corio::run(fut)`."
         );
     }
-    let rt = Runtime::new().unwrap_or_else(|e| panic!("corio::run(): cannot start the runtime: {e}"));
+    let rt =
+        Runtime::new().unwrap_or_else(|e| panic!("corio::run(): cannot start the runtime: {e}"));
     rt.run(main)
 }
 

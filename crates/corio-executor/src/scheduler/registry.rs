@@ -81,9 +81,9 @@ impl Registry {
     pub(crate) fn live(&self) -> usize {
         // Per-shard counts may be transiently "negative" (wrapped) when a
         // task is freed on another shard's count; the wrapping sum is exact.
-        self.shards
-            .iter()
-            .fold(0usize, |acc, s| acc.wrapping_add(s.live.load(Ordering::Relaxed)))
+        self.shards.iter().fold(0usize, |acc, s| {
+            acc.wrapping_add(s.live.load(Ordering::Relaxed))
+        })
     }
 
     /// Links a new task. Fails if the runtime is shutting down.
@@ -167,7 +167,10 @@ unsafe fn unlink(list: &mut List, task: NonNull<Header>) -> bool {
     // SAFETY: guarded by the shard lock (caller's contract); neighbours are
     // linked, hence alive.
     unsafe {
-        let (prev, next, linked) = task.as_ref().links.with(|l| ((*l).prev, (*l).next, (*l).linked));
+        let (prev, next, linked) = task
+            .as_ref()
+            .links
+            .with(|l| ((*l).prev, (*l).next, (*l).linked));
         if !linked {
             return false;
         }

@@ -184,8 +184,7 @@ impl WorkerCx {
 
     fn run_task(&self, task: Notified, stop: &dyn Fn() -> bool) {
         let core = &*self.core;
-        if core.is_searching.replace(false) && self.shared.idle.transition_worker_from_searching()
-        {
+        if core.is_searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
             // We were the last searcher: hand the baton on.
             self.shared.notify_parked();
         }

@@ -381,7 +381,8 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
             }
             ToIdle::Notified => {
                 // SAFETY: our reference becomes the new notification.
-                cell.scheduler.reschedule(unsafe { Notified::from_raw(ptr) })
+                cell.scheduler
+                    .reschedule(unsafe { Notified::from_raw(ptr) })
             }
             ToIdle::Abort => {
                 cancel_future(cell);
@@ -404,7 +405,8 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
 fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
     // SAFETY: only the runner calls this, and it has exclusive access to
     // the stage; the old value is already `Consumed` (nothing to drop).
-    cell.stage.with_mut(|s| unsafe { std::ptr::write(s, stage) });
+    cell.stage
+        .with_mut(|s| unsafe { std::ptr::write(s, stage) });
 }
 
 /// Drops the future (or output) in the stage, reporting a panic in its
@@ -420,14 +422,20 @@ fn drop_future<F: Future, S: Schedule>(cell: &Cell<F, S>) {
         })
     }));
     if let Err(payload) = res {
-        cell.scheduler
-            .unhandled_panic(&cell.header, "a task's future panicked while being dropped", &*payload);
+        cell.scheduler.unhandled_panic(
+            &cell.header,
+            "a task's future panicked while being dropped",
+            &*payload,
+        );
     }
 }
 
 fn cancel_future<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     drop_future(cell);
-    set_stage(cell, Stage::Finished(Err(TaskError::Cancelled(Cancelled::new()))));
+    set_stage(
+        cell,
+        Stage::Finished(Err(TaskError::Cancelled(Cancelled::new()))),
+    );
 }
 
 /// Publishes the outcome: sets `COMPLETE`, hands the output to the handle
@@ -469,12 +477,18 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
 /// exception handler first.
 fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Stage<F>) {
     if let Stage::Finished(Err(TaskError::Panicked { payload, .. })) = &out {
-        cell.scheduler
-            .unhandled_panic(&cell.header, "Task exception was never retrieved", &**payload);
+        cell.scheduler.unhandled_panic(
+            &cell.header,
+            "Task exception was never retrieved",
+            &**payload,
+        );
     }
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(out))) {
-        cell.scheduler
-            .unhandled_panic(&cell.header, "a task's output panicked while being dropped", &*payload);
+        cell.scheduler.unhandled_panic(
+            &cell.header,
+            "a task's output panicked while being dropped",
+            &*payload,
+        );
     }
 }
 
@@ -502,9 +516,7 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
         let same = header.join_waker.with(|w| {
             // SAFETY: reading while `JOIN_WAKER` is set is allowed for the
             // handle: the runtime side only ever reads the slot too.
-            unsafe { &*w }
-                .as_ref()
-                .is_some_and(|w| w.will_wake(waker))
+            unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker))
         });
         if same {
             return false;

@@ -189,7 +189,10 @@ impl State {
             if s.is_running() {
                 // The runner requeues it; release our reference (never the
                 // last: the runner holds one).
-                (WakeAction::Nothing, Some(Snapshot((s.0 | NOTIFIED) - REF_ONE)))
+                (
+                    WakeAction::Nothing,
+                    Some(Snapshot((s.0 | NOTIFIED) - REF_ONE)),
+                )
             } else if s.is_complete() || s.is_notified() {
                 let next = s.0 - REF_ONE;
                 if next < REF_ONE {
@@ -213,7 +216,10 @@ impl State {
                 (WakeAction::Nothing, Some(Snapshot(s.0 | NOTIFIED)))
             } else {
                 check_overflow(s);
-                (WakeAction::Submit, Some(Snapshot((s.0 | NOTIFIED) + REF_ONE)))
+                (
+                    WakeAction::Submit,
+                    Some(Snapshot((s.0 | NOTIFIED) + REF_ONE)),
+                )
             }
         })
     }
