@@ -1,0 +1,173 @@
+//! A live tour of corio: the examples of asyncio's "Coroutines and Tasks"
+//! page, as corio programs, in the page's order.
+//!
+//! Run it with `cargo run --release --example tour`.
+//!
+//! Sections that need timers (`asyncio.sleep`), cancellation, gather and the
+//! other waiting primitives join the tour as those parts of corio land.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+fn section(title: &str) {
+    println!("\n=== {title} ===");
+}
+
+// async def nested():
+//     return 42
+async fn nested() -> i32 {
+    42
+}
+
+fn coroutines() {
+    section("Coroutines: awaiting a coroutine");
+    // async def main():
+    //     nested()               # creates a coroutine object, never runs
+    //     print(await nested())  # will print "42".
+    corio::run(async {
+        let _never_awaited = nested(); // a future does nothing until awaited
+        println!("{}", nested().await);
+    });
+}
+
+fn tasks() {
+    section("Tasks: create_task schedules a coroutine concurrently");
+    // async def main():
+    //     task = asyncio.create_task(nested())
+    //     await task
+    let out = corio::run(async {
+        let task = corio::create_task(nested());
+        println!("created {} (done: {})", task.name(), task.done());
+        let value = task.await.expect("nested() does not fail");
+        println!("awaited it: {value}");
+        value
+    });
+    assert_eq!(out, 42);
+}
+
+fn running_a_program() {
+    section("Running an asyncio program: run() returns main's result");
+    let result = corio::run(async { "main's result" });
+    println!("corio::run returned {result:?}");
+}
+
+fn introspection() {
+    section("Introspection: current_task() and task names");
+    corio::run(async {
+        let me = corio::current_task().expect("main runs as a task");
+        println!("main runs as {}", me.name());
+        let named = corio::task::Builder::new()
+            .name("fetcher")
+            .spawn(async { corio::current_task().map(|t| t.name()) });
+        println!(
+            "a task named with task::Builder sees itself as {:?}",
+            named.await.unwrap()
+        );
+    });
+    println!(
+        "outside run(), current_task() is {:?}",
+        corio::current_task()
+    );
+}
+
+fn order() {
+    section("One worker: asyncio's order (one FIFO ready queue)");
+    let rt = corio::Runtime::builder().workers(1).build().unwrap();
+    rt.run(async {
+        let tasks: Vec<_> = ["A", "B", "C"]
+            .into_iter()
+            .map(|name| {
+                corio::spawn(async move {
+                    println!("Task {name}: step 1");
+                    let _ = corio::yield_now().await; // asyncio.sleep(0)
+                    println!("Task {name}: step 2");
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+}
+
+fn panics() {
+    section("A task that fails: the error is delivered to whoever awaits it");
+    // Rust's default hook prints every panic (with a backtrace if
+    // RUST_BACKTRACE is set); keep the tour readable with a one-line hook.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        println!(
+            "(panic hook: {} panicked: {})",
+            thread.name().unwrap_or("?"),
+            info.payload_as_str().unwrap_or("?")
+        );
+    }));
+    corio::run(async {
+        let failing = corio::spawn(async {
+            let divisor = std::hint::black_box(0);
+            if divisor == 0 {
+                panic!("division by zero");
+            }
+            1 / divisor
+        });
+        match failing.await {
+            Ok(v) => println!("unexpected value {v}"),
+            Err(e) => println!("awaiting it gives: {e}"),
+        }
+        println!(
+            "the worker carries on: {}",
+            corio::spawn(nested()).await.unwrap()
+        );
+    });
+    std::panic::set_hook(default_hook);
+}
+
+fn many_workers() {
+    section("Many workers: 100 000 tasks on a work-stealing runtime");
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
+    let rt = corio::Runtime::builder().workers(workers).build().unwrap();
+    let metrics = rt.handle().metrics();
+    let start = Instant::now();
+    let sum = rt.run(async {
+        let tasks: Vec<_> = (0..100_000u64)
+            .map(|i| corio::spawn(async move { i }))
+            .collect();
+        let mut sum = 0;
+        for t in tasks {
+            sum += t.await.unwrap();
+        }
+        sum
+    });
+    println!(
+        "{workers} workers ran 100000 tasks (sum {sum}) in {:.1?}",
+        start.elapsed()
+    );
+    drop(rt);
+    println!("live tasks after shutdown: {}", metrics.live_tasks());
+}
+
+fn local_tasks() {
+    section("!Send futures: spawn_local keeps them on their worker");
+    corio::run(async {
+        let shared = Rc::new(String::from("not Send"));
+        let s = shared.clone();
+        let t = corio::spawn_local(async move { format!("an Rc<String> holding {s:?}") });
+        println!("{}", t.await.unwrap());
+    });
+}
+
+fn main() {
+    println!("corio tour: asyncio's coroutines and tasks, in Rust");
+    coroutines();
+    tasks();
+    running_a_program();
+    introspection();
+    order();
+    panics();
+    many_workers();
+    local_tasks();
+    println!("\n(timers, cancellation, gather/wait/TaskGroup and I/O join the tour as they land)");
+}
