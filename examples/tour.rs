@@ -97,10 +97,15 @@ fn panics() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {
         let thread = std::thread::current();
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("?");
         println!(
-            "(panic hook: {} panicked: {})",
-            thread.name().unwrap_or("?"),
-            info.payload_as_str().unwrap_or("?")
+            "(panic hook: {} panicked: {msg})",
+            thread.name().unwrap_or("?")
         );
     }));
     corio::run(async {

@@ -15,8 +15,6 @@
 //!   or popped, never both and never lost.
 //! * `len`/`is_empty` are hints when other threads are active.
 
-#![cfg_attr(not(loom), allow(unreachable_pub))]
-
 #[cfg(not(loom))]
 mod imp {
     use crossbeam_deque::Steal;

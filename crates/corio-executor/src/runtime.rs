@@ -244,7 +244,7 @@ impl Builder {
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let (shared, cores) = Shared::new(n, self.exception_handler)?;
-        let mut cores = cores.into_iter();
+        let mut cores = cores.into_iter().map(Box::new);
         *shared.core0.lock() = cores.next();
         let mut threads = Vec::with_capacity(n - 1);
         for (i, core) in cores.enumerate() {

@@ -9,8 +9,6 @@
 //! Capacities that bound queues are also defined here, shrunk under loom so
 //! that the models reach the overflow paths.
 
-#![cfg_attr(not(loom), allow(unreachable_pub))]
-
 #[cfg(not(loom))]
 mod imp {
     pub use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};

@@ -156,3 +156,8 @@ pub mod __private {
             .expect("corio::test: cannot start the runtime")
     }
 }
+
+/// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

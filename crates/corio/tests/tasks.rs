@@ -237,19 +237,19 @@ fn a_panic_in_a_futures_drop_reaches_the_exception_handler_and_the_worker_goes_o
 #[test]
 #[should_panic(expected = "no running event loop")]
 fn spawn_outside_a_runtime_panics_with_no_running_event_loop() {
-    let _ = corio::spawn(async {});
+    drop(corio::spawn(async {}));
 }
 
 #[test]
 #[should_panic(expected = "no running event loop")]
 fn create_task_outside_a_runtime_panics_with_no_running_event_loop() {
-    let _ = corio::create_task(async {});
+    drop(corio::create_task(async {}));
 }
 
 #[test]
 #[should_panic(expected = "no running event loop")]
 fn spawn_local_outside_a_runtime_panics_with_no_running_event_loop() {
-    let _ = corio::spawn_local(async {});
+    drop(corio::spawn_local(async {}));
 }
 
 #[test]
@@ -412,6 +412,7 @@ fn corio_run_drops_the_remaining_tasks_when_main_returns() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // returning the Task un-awaited is the point
 fn a_runtime_can_run_several_main_futures_and_tasks_carry_over() {
     let rt = rt(1);
     let t = rt.run(async { corio::spawn(async { 5 }) });

@@ -29,8 +29,6 @@
 //! * Worker 0 is the thread that calls `run`; while no `run` is active it is
 //!   *absent*: neither unparked nor in the parked list.
 
-#![cfg_attr(not(loom), allow(unreachable_pub))]
-
 use crate::sync::{AtomicUsize, Mutex, Ordering::SeqCst};
 
 const UNPARK_SHIFT: usize = 16;

@@ -132,7 +132,7 @@ impl Shared {
     pub(crate) fn new(
         num_workers: usize,
         exception_handler: ExceptionHandler,
-    ) -> std::io::Result<(Arc<Shared>, Vec<Box<Core>>)> {
+    ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
         let mut cores = Vec::with_capacity(num_workers);
         let mut remotes = Vec::with_capacity(num_workers);
         for index in 0..num_workers {
@@ -147,7 +147,7 @@ impl Shared {
                 }),
                 inbox_flag: AtomicBool::new(false),
             });
-            cores.push(Box::new(core));
+            cores.push(core);
         }
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),

@@ -20,8 +20,6 @@
 //!
 //! Spurious returns are allowed; the worker re-checks its queues.
 
-#![cfg_attr(not(loom), allow(unreachable_pub))]
-
 use std::time::Duration;
 
 use crate::sync::{AtomicUsize, Ordering::SeqCst};

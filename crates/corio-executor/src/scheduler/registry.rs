@@ -132,6 +132,7 @@ impl Registry {
             while let Some(ptr) = cur {
                 // SAFETY: shard lock held; linked tasks are alive.
                 let header = unsafe { ptr.as_ref() };
+                // SAFETY: shard lock held: we may read the links.
                 cur = header.links.with(|l| unsafe { (*l).next });
                 if pred(header) {
                     // SAFETY: shard lock held.
@@ -154,6 +155,7 @@ impl Registry {
                 // SAFETY: shard lock held; linked tasks are alive.
                 let header = unsafe { ptr.as_ref() };
                 f(header);
+                // SAFETY: shard lock held: we may read the links.
                 cur = header.links.with(|l| unsafe { (*l).next });
             }
         }

@@ -365,6 +365,8 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
                 // exclusive access to the stage, and the future never moves
                 // while it is in the allocation.
                 match unsafe { &mut *stage } {
+                    // SAFETY: the future is pinned in the task allocation:
+                    // it is dropped in place, never moved.
                     Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
                     _ => unreachable!("a task was polled after it completed"),
                 }

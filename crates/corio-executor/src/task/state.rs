@@ -50,7 +50,7 @@ const STATE_MASK: usize = REF_ONE - 1;
 
 /// Initial state: one queued notification, a `Task` handle, and three
 /// references (the handle, the queued `Notified`, the registry).
-const INITIAL: usize = NOTIFIED | JOIN_INTEREST | 3 * REF_ONE;
+const INITIAL: usize = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// The atomic state word of a task.
 pub struct State(AtomicUsize);
