@@ -152,10 +152,11 @@ mod tests {
 
     #[test]
     fn a_searcher_suppresses_further_wakeups() {
-        let idle = Idle::new(4, 1);
+        // Workers 1..=3 awake, worker 0 absent (no `run` call).
+        let idle = Idle::new(4, 3);
         idle.transition_worker_to_parked(1, false);
         idle.transition_worker_to_parked(2, false);
-        // worker 0 (absent) and 3 are not parked; 1 and 2 are.
+        assert_eq!(idle.num_unparked(), 1);
         assert_eq!(idle.worker_to_notify(), Some(2));
         // 2 is now searching: no more wakeups until it finds work.
         assert_eq!(idle.worker_to_notify(), None);

@@ -172,11 +172,14 @@ impl<U: Unpark> Parker<U> {
             .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
             .is_err()
         {
-            // An unpark raced in: consume it.
-            self.state.store(EMPTY, SeqCst);
+            // An unpark raced in: consume it. A swap, not a store: it must
+            // read (acquire) the latest unpark, which may be a second one.
+            self.state.swap(EMPTY, SeqCst);
             return;
         }
         driver.park(timeout);
-        self.state.store(EMPTY, SeqCst);
+        // A swap, not a store, so that it acquires from an unpark that
+        // swapped in `NOTIFIED` after we were woken (loom: park.rs model).
+        self.state.swap(EMPTY, SeqCst);
     }
 }
