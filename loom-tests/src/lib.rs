@@ -1,1 +1,14 @@
-//! loom models of corio's concurrency core live in `tests/`; run them with `RUSTFLAGS="--cfg loom" cargo test -p loom-tests --release`.
+//! loom models of corio's concurrency core live in `tests/`; run them with
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom cargo test -p loom-tests --release`.
+//!
+//! * `task_state.rs`: the task state machine (wake, poll, completion, join
+//!   handle, abort, shutdown) with a mock scheduler hook;
+//! * `park.rs`: the worker `Parker` in front of the loom driver;
+//! * `idle.rs`: the idle/searching protocol with parkers and the injector;
+//! * `spawn_while_sleeping.rs`: outside spawns and wakes on the real
+//!   `Runtime` while its workers go to sleep;
+//! * `shutdown.rs`: runtime drop racing with an outside wake;
+//! * `queue.rs`: pop vs steal on the run queues.
+//!
+//! Every file is `#![cfg(loom)]`, so a normal build compiles them to
+//! nothing.

@@ -161,7 +161,7 @@ mod imp {
             }
             let mut batch = {
                 let mut src = self.0.lock();
-                let n = (src.len() + 1) / 2;
+                let n = src.len().div_ceil(2);
                 src.drain(..n).collect::<VecDeque<T>>()
             };
             let first = batch.pop_front();

@@ -207,9 +207,10 @@ impl WorkerCx {
         let core = &*self.core;
         let shared = &*self.shared;
         let n = shared.num_workers;
-        if n == 1 {
-            return None;
-        }
+        // Even a lone worker (`workers(1)`) becomes a searcher: the last
+        // searcher to park re-checks the queues, which is what catches a
+        // remote spawn or wake whose notifier saw every worker awake (loom:
+        // `spawn_while_sleeping`).
         if !core.is_searching.get() {
             if !shared.idle.transition_worker_to_searching() {
                 return None;

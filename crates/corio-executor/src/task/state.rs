@@ -96,6 +96,12 @@ pub enum WakeAction {
     Dealloc,
 }
 
+impl Default for State {
+    fn default() -> State {
+        State::new()
+    }
+}
+
 impl State {
     /// The state of a freshly spawned task.
     pub fn new() -> State {
