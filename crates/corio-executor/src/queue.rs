@@ -191,10 +191,11 @@ mod imp {
         pub fn steal_batch_and_pop(&self, dest: &LocalQueue<T>) -> Option<T> {
             let mut batch = {
                 let mut src = self.0.lock();
-                let n = ((src.len() + 1) / 2)
-                    .min(crate::sync::LOCAL_QUEUE_CAPACITY / 2)
-                    .max(1);
-                let n = n.min(src.len());
+                // Half the injector, at most half a local queue's capacity.
+                let n = src
+                    .len()
+                    .div_ceil(2)
+                    .min(crate::sync::LOCAL_QUEUE_CAPACITY / 2);
                 src.drain(..n).collect::<VecDeque<T>>()
             };
             let first = batch.pop_front();
