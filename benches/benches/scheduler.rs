@@ -1,1 +1,563 @@
-fn main() {}
+//! Scheduler benchmarks: corio side by side with tokio's multi-thread
+//! runtime and `async-executor`, all with the same number of worker threads.
+//!
+//! Every workload is written once, generically over the [`Rt`] trait, and
+//! uses the same completion latch ([`Latch`]) and the same one-slot channel
+//! ([`Slot`]) on every runtime, so that only the scheduler differs.
+//!
+//! * corio: `Runtime::builder().workers(WORKERS)`; the thread calling
+//!   `run` is one of the workers.
+//! * tokio: `new_multi_thread().worker_threads(WORKERS)`; the thread
+//!   calling `block_on` is *not* a worker (it only waits on the latch).
+//! * async-executor: one `Executor` driven by `WORKERS` threads calling
+//!   `Executor::run`, the benchmark's main thread being one of them.
+//!
+//! See `docs/benchmarks.md` for the results.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+use async_executor::Executor;
+use criterion::Criterion;
+
+/// Worker threads of every runtime (the machine has 2 cores).
+const WORKERS: usize = 2;
+
+/// Tasks spawned by `spawn_many_local` and `spawn_many_remote`.
+const SPAWN_MANY: usize = 100_000;
+/// Tasks in `yield_many`.
+const YIELD_TASKS: usize = 200;
+/// Yields per task in `yield_many`.
+const YIELDS_PER_TASK: usize = 1_000;
+/// Pairs of tasks in `ping_pong`.
+const PING_PONG_PAIRS: usize = 1_000;
+/// Round trips per pair in `ping_pong`.
+const ROUND_TRIPS: usize = 100;
+/// Length of the chain in `chained_spawn`.
+const CHAIN_DEPTH: usize = 100_000;
+
+// ---------------------------------------------------------------------------
+// Runtime-agnostic synchronisation: the same code on every runtime.
+// ---------------------------------------------------------------------------
+
+/// A countdown latch: `count_down` `n` times, and the (single) waiter wakes.
+struct Latch {
+    remaining: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Latch {
+    fn new(n: usize) -> Arc<Latch> {
+        Arc::new(Latch {
+            remaining: AtomicUsize::new(n),
+            waker: Mutex::new(None),
+        })
+    }
+
+    fn count_down(&self) {
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let waker = self.waker.lock().unwrap().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// A `'static` future that completes once the count reaches zero.
+    fn wait(self: &Arc<Self>) -> LatchWait {
+        LatchWait(self.clone())
+    }
+}
+
+/// The future returned by [`Latch::wait`].
+struct LatchWait(Arc<Latch>);
+
+impl Future for LatchWait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let latch = &self.0;
+        if latch.remaining.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(());
+        }
+        let mut slot = latch.waker.lock().unwrap();
+        match &mut *slot {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            other => *other = Some(cx.waker().clone()),
+        }
+        // Checked again under the lock: the last `count_down` takes the
+        // lock after its decrement, so either it sees our waker or we see 0.
+        if latch.remaining.load(Ordering::Acquire) == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A one-slot, single-producer single-consumer channel built on
+/// `std::task::Waker` and a `std::sync::Mutex` (corio has no channels yet;
+/// tokio and async-executor use this one too).
+struct Slot<T> {
+    inner: Mutex<SlotInner<T>>,
+}
+
+struct SlotInner<T> {
+    value: Option<T>,
+    receiver: Option<Waker>,
+}
+
+impl<T> Slot<T> {
+    fn new() -> Arc<Slot<T>> {
+        Arc::new(Slot {
+            inner: Mutex::new(SlotInner {
+                value: None,
+                receiver: None,
+            }),
+        })
+    }
+
+    /// Puts `value` in the slot (which must be empty) and wakes the receiver.
+    fn send(&self, value: T) {
+        let waker = {
+            let mut inner = self.inner.lock().unwrap();
+            assert!(inner.value.is_none(), "one-slot channel overfilled");
+            inner.value = Some(value);
+            inner.receiver.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Waits for the next value.
+    fn recv(&self) -> Recv<'_, T> {
+        Recv(self)
+    }
+}
+
+/// The future returned by [`Slot::recv`].
+struct Recv<'a, T>(&'a Slot<T>);
+
+impl<T> Future for Recv<'_, T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut inner = self.0.inner.lock().unwrap();
+        if let Some(value) = inner.value.take() {
+            return Poll::Ready(value);
+        }
+        match &mut inner.receiver {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            other => *other = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+/// A plain `yield_now` (wake, then return `Pending` once), for
+/// async-executor, which has none of its own.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// A minimal thread-parking `block_on`, to drive `Executor::run`.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unparker(thread::Thread);
+    impl Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The runtimes.
+// ---------------------------------------------------------------------------
+
+/// Spawns detached tasks, from inside the runtime or from any thread.
+trait Spawner: Clone + Send + Sync + 'static {
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// The runtime's own `yield_now`.
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// A runtime under test.
+trait Rt {
+    type Spawner: Spawner;
+
+    fn spawner(&self) -> Self::Spawner;
+
+    /// Runs `future` to completion from the benchmark's main thread.
+    fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send;
+}
+
+impl Spawner for corio::Handle {
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // `Handle::spawn` inside a worker is `corio::spawn`; dropping the
+        // task detaches it.
+        drop(self.spawn(future));
+    }
+
+    async fn yield_now() {
+        let _ = corio::yield_now().await;
+    }
+}
+
+struct CorioRt(corio::Runtime);
+
+impl CorioRt {
+    fn new() -> CorioRt {
+        CorioRt(corio::Runtime::builder().workers(WORKERS).build().unwrap())
+    }
+}
+
+impl Rt for CorioRt {
+    type Spawner = corio::Handle;
+
+    fn spawner(&self) -> corio::Handle {
+        self.0.handle()
+    }
+
+    fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send,
+    {
+        self.0.run(future)
+    }
+}
+
+impl Spawner for tokio::runtime::Handle {
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // `Handle::spawn` inside a worker is `tokio::spawn`; dropping the
+        // join handle detaches the task.
+        drop(tokio::runtime::Handle::spawn(self, future));
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        tokio::task::yield_now()
+    }
+}
+
+struct TokioRt(tokio::runtime::Runtime);
+
+impl TokioRt {
+    fn new() -> TokioRt {
+        TokioRt(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(WORKERS)
+                .enable_all()
+                .build()
+                .unwrap(),
+        )
+    }
+}
+
+impl Rt for TokioRt {
+    type Spawner = tokio::runtime::Handle;
+
+    fn spawner(&self) -> tokio::runtime::Handle {
+        self.0.handle().clone()
+    }
+
+    fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send,
+    {
+        self.0.block_on(future)
+    }
+}
+
+impl Spawner for Arc<Executor<'static>> {
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Executor::spawn(self, future).detach();
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        YieldNow(false)
+    }
+}
+
+/// An `Executor` run by `WORKERS` threads: `WORKERS - 1` background threads
+/// here, plus the thread calling `block_on`.
+struct AsyncExecutorRt {
+    executor: Arc<Executor<'static>>,
+    /// One stop latch per background thread ([`Latch`] has one waiter).
+    threads: Vec<(Arc<Latch>, thread::JoinHandle<()>)>,
+}
+
+impl AsyncExecutorRt {
+    fn new() -> AsyncExecutorRt {
+        let executor = Arc::new(Executor::new());
+        let threads = (1..WORKERS)
+            .map(|_| {
+                let executor = executor.clone();
+                let stop = Latch::new(1);
+                let wait = stop.wait();
+                (stop, thread::spawn(move || block_on(executor.run(wait))))
+            })
+            .collect();
+        AsyncExecutorRt { executor, threads }
+    }
+}
+
+impl Drop for AsyncExecutorRt {
+    fn drop(&mut self) {
+        for (stop, _) in &self.threads {
+            stop.count_down();
+        }
+        for (_, t) in self.threads.drain(..) {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Rt for AsyncExecutorRt {
+    type Spawner = Arc<Executor<'static>>;
+
+    fn spawner(&self) -> Arc<Executor<'static>> {
+        self.executor.clone()
+    }
+
+    fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send,
+    {
+        block_on(self.executor.run(future))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The workloads.
+// ---------------------------------------------------------------------------
+
+/// A benchmark, run the same way on every runtime.
+trait Workload {
+    const NAME: &'static str;
+    fn run<R: Rt>(rt: &R);
+}
+
+/// Runs `root` as a task of `rt` (spawned from the future given to
+/// `block_on`), and waits until a latch of `count` has been counted down.
+fn in_task<R, F>(rt: &R, count: usize, root: F)
+where
+    R: Rt,
+    F: FnOnce(R::Spawner, Arc<Latch>) + Send + 'static,
+{
+    let spawner = rt.spawner();
+    rt.block_on(async move {
+        let done = Latch::new(count);
+        let (s, d) = (spawner.clone(), done.clone());
+        spawner.spawn_detached(async move { root(s, d) });
+        done.wait().await;
+    });
+}
+
+/// From inside a task, spawn `SPAWN_MANY` tasks that each count a latch
+/// down; wait for the latch.
+struct SpawnManyLocal;
+
+impl Workload for SpawnManyLocal {
+    const NAME: &'static str = "spawn_many_local";
+
+    fn run<R: Rt>(rt: &R) {
+        in_task(rt, SPAWN_MANY, |s, done| {
+            for _ in 0..SPAWN_MANY {
+                let done = done.clone();
+                s.spawn_detached(async move { done.count_down() });
+            }
+        });
+    }
+}
+
+/// From a plain (non-runtime) thread, spawn `SPAWN_MANY` tasks through the
+/// runtime's handle, each counting a latch down; the main thread waits for
+/// the latch in `block_on`.
+struct SpawnManyRemote;
+
+impl Workload for SpawnManyRemote {
+    const NAME: &'static str = "spawn_many_remote";
+
+    fn run<R: Rt>(rt: &R) {
+        let done = Latch::new(SPAWN_MANY);
+        let spawner = rt.spawner();
+        let d = done.clone();
+        thread::scope(|scope| {
+            scope.spawn(move || {
+                for _ in 0..SPAWN_MANY {
+                    let d = d.clone();
+                    spawner.spawn_detached(async move { d.count_down() });
+                }
+            });
+            rt.block_on(done.wait());
+        });
+    }
+}
+
+/// `YIELD_TASKS` tasks, each yielding `YIELDS_PER_TASK` times.
+struct YieldMany;
+
+impl Workload for YieldMany {
+    const NAME: &'static str = "yield_many";
+
+    fn run<R: Rt>(rt: &R) {
+        in_task(rt, YIELD_TASKS, |s, done| {
+            for _ in 0..YIELD_TASKS {
+                let done = done.clone();
+                s.spawn_detached(async move {
+                    for _ in 0..YIELDS_PER_TASK {
+                        R::Spawner::yield_now().await;
+                    }
+                    done.count_down();
+                });
+            }
+        });
+    }
+}
+
+/// `PING_PONG_PAIRS` pairs of tasks, each pair passing a message back and
+/// forth `ROUND_TRIPS` times over two [`Slot`]s.
+struct PingPong;
+
+impl Workload for PingPong {
+    const NAME: &'static str = "ping_pong";
+
+    fn run<R: Rt>(rt: &R) {
+        in_task(rt, PING_PONG_PAIRS, |s, done| {
+            for _ in 0..PING_PONG_PAIRS {
+                let ping = Slot::<usize>::new();
+                let pong = Slot::<usize>::new();
+                let (ping2, pong2) = (ping.clone(), pong.clone());
+                s.spawn_detached(async move {
+                    for _ in 0..ROUND_TRIPS {
+                        let v = ping2.recv().await;
+                        pong2.send(v);
+                    }
+                });
+                let done = done.clone();
+                s.spawn_detached(async move {
+                    for i in 0..ROUND_TRIPS {
+                        ping.send(i);
+                        let v = pong.recv().await;
+                        debug_assert_eq!(v, i);
+                    }
+                    done.count_down();
+                });
+            }
+        });
+    }
+}
+
+/// Each task spawns the next, `CHAIN_DEPTH` deep; the last one counts the
+/// latch down.
+struct ChainedSpawn;
+
+fn chain<S: Spawner>(s: S, done: Arc<Latch>, n: usize) {
+    if n == 0 {
+        done.count_down();
+    } else {
+        let next = s.clone();
+        s.spawn_detached(async move { chain(next, done, n - 1) });
+    }
+}
+
+impl Workload for ChainedSpawn {
+    const NAME: &'static str = "chained_spawn";
+
+    fn run<R: Rt>(rt: &R) {
+        in_task(rt, 1, |s, done| chain(s, done, CHAIN_DEPTH));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Criterion.
+// ---------------------------------------------------------------------------
+
+/// One group per workload: `<workload>/corio`, `<workload>/tokio`,
+/// `<workload>/async-executor`. Each runtime is built once, before its
+/// benchmark, and dropped after it.
+fn bench_workload<W: Workload>(c: &mut Criterion) {
+    let mut group = c.benchmark_group(W::NAME);
+    {
+        let rt = CorioRt::new();
+        group.bench_function("corio", |b| b.iter(|| W::run(&rt)));
+    }
+    {
+        let rt = TokioRt::new();
+        group.bench_function("tokio", |b| b.iter(|| W::run(&rt)));
+    }
+    {
+        let rt = AsyncExecutorRt::new();
+        group.bench_function("async-executor", |b| b.iter(|| W::run(&rt)));
+    }
+    group.finish();
+}
+
+fn scheduler(c: &mut Criterion) {
+    bench_workload::<SpawnManyLocal>(c);
+    bench_workload::<SpawnManyRemote>(c);
+    bench_workload::<YieldMany>(c);
+    bench_workload::<PingPong>(c);
+    bench_workload::<ChainedSpawn>(c);
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500))
+}
+
+// What `criterion_group!` + `criterion_main!` expand to, minus the
+// undocumented `pub fn` the former generates.
+fn main() {
+    let mut c = config().configure_from_args();
+    scheduler(&mut c);
+    c.final_summary();
+}
