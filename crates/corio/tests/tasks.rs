@@ -468,3 +468,53 @@ fn the_worker_threads_carry_the_configured_name() {
     });
     assert!(names.contains(&Some("edge-1".to_owned())), "{names:?}");
 }
+
+#[test]
+fn tasks_of_every_size_and_alignment_run_and_free_cleanly_across_workers() {
+    #[repr(align(128))]
+    struct OverAligned(u8);
+    let rt = rt(2);
+    let metrics = rt.handle().metrics();
+    let remote = rt.handle();
+    let from_thread = std::thread::spawn(move || {
+        (0..200)
+            .map(|i| remote.spawn(async move { i }))
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    let total = rt.run(async move {
+        let mut handles = Vec::new();
+        for i in 0..2_000usize {
+            let small = corio::spawn(async move { i });
+            let big_buf = [i as u8; 2048]; // a future larger than any pooled block
+            let big = corio::spawn(async move {
+                let _ = corio::yield_now().await;
+                big_buf.iter().map(|&b| b as usize).sum::<usize>() / 2048
+            });
+            let aligned = OverAligned(i as u8);
+            let over = corio::spawn(async move {
+                let a = &aligned;
+                let _ = corio::yield_now().await;
+                assert_eq!(a as *const OverAligned as usize % 128, 0);
+                a.0 as usize
+            });
+            handles.push((small, big, over));
+        }
+        let mut total = 0;
+        for (a, b, c) in handles {
+            total += a.await.unwrap() + b.await.unwrap() + c.await.unwrap();
+        }
+        for t in from_thread {
+            total += t.await.unwrap();
+        }
+        total
+    });
+    let expected: usize = (0..2_000usize)
+        .map(|i| i + (i as u8 as usize) * 2)
+        .sum::<usize>()
+        + (0..200).sum::<usize>();
+    assert_eq!(total, expected);
+    drop(rt);
+    assert_eq!(metrics.live_tasks(), 0);
+}

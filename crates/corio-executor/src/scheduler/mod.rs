@@ -40,20 +40,23 @@
 
 pub mod idle;
 pub mod park;
+pub mod pool;
 pub(crate) mod registry;
 pub(crate) mod worker;
 
 pub(crate) use worker::WorkerCx;
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::ptr::NonNull;
 
 use crate::context;
 use crate::queue::{Injector, Stealer};
 use crate::runtime::ExceptionHandler;
 use crate::sync::{fence, Arc, AtomicBool, Mutex, Ordering};
-use crate::task::{self, Header, Notified, Schedule, Task, TaskId, NO_OWNER};
+use crate::task::{self, Header, Notified, Schedule, Task, TaskId, NO_ORIGIN, NO_OWNER};
 use idle::Idle;
 use park::{DefaultDriver, Driver, Parker};
 use registry::Registry;
@@ -67,6 +70,7 @@ pub(crate) struct Shared {
     pub(crate) injector: Injector<Notified>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
+    pub(crate) pool: pool::Pool,
     shutdown: AtomicBool,
     pub(crate) num_workers: usize,
     exception_handler: ExceptionHandler,
@@ -125,6 +129,48 @@ impl Schedule for Hook {
     fn unhandled_panic(&self, task: &Header, what: &'static str, payload: &(dyn Any + Send)) {
         self.shared.report(Some(task), what, Some(payload));
     }
+
+    fn alloc_block(&self, layout: Layout) -> Option<(NonNull<u8>, u32)> {
+        if cfg!(loom) {
+            // The models check the task protocol, not the allocator.
+            return None;
+        }
+        let class = pool::class_of(layout)?;
+        Some(match self.shared.current_worker() {
+            Some(cx) => {
+                let block =
+                    cx.core
+                        .cache
+                        .borrow_mut()
+                        .alloc(&self.shared.pool, cx.core.index, class);
+                (block, cx.core.index as u32)
+            }
+            None => (
+                self.shared.pool.alloc_remote(class),
+                pool::REMOTE_ORIGIN as u32,
+            ),
+        })
+    }
+
+    unsafe fn free_block(self, block: NonNull<u8>, layout: Layout, origin: u32) {
+        if origin == NO_ORIGIN {
+            // SAFETY: a global allocation of `layout` (caller's contract).
+            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+            return;
+        }
+        let origin = origin as usize;
+        let class = pool::class_of(layout).expect("a pooled task has a size class");
+        match self.shared.current_worker() {
+            Some(cx) if cx.core.index == origin => {
+                // SAFETY: the block came from this worker's cache, for `class`.
+                unsafe { cx.core.cache.borrow_mut().free(class, block) }
+            }
+            // SAFETY: the block came from `origin`'s cache, for `class`; the
+            // pool outlives this call (we still hold the `Arc<Shared>`).
+            _ => unsafe { self.shared.pool.give_back(origin, class, block) },
+        }
+        // `self` (and its `Arc<Shared>`) drops here, after the block is back.
+    }
 }
 
 impl Shared {
@@ -155,12 +201,26 @@ impl Shared {
             // Background workers start awake; worker 0 is absent until `run`.
             idle: Idle::new(num_workers, num_workers - 1),
             registry: Registry::new(num_workers),
+            pool: pool::Pool::new(num_workers),
             shutdown: AtomicBool::new(false),
             num_workers,
             exception_handler,
             core0: Mutex::new(None),
         });
         Ok((shared, cores))
+    }
+
+    /// The worker context of this thread, if it is a worker of this runtime.
+    #[inline]
+    pub(crate) fn current_worker(&self) -> Option<&WorkerCx> {
+        let cx = context::worker();
+        if cx.is_null() {
+            return None;
+        }
+        // SAFETY: the worker context outlives every call made on its thread
+        // while it is installed.
+        let cx = unsafe { &*cx };
+        std::ptr::eq(Arc::as_ptr(&cx.shared), self).then_some(cx)
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -198,18 +258,12 @@ impl Shared {
     /// (a spawn, a yield, a wake during its own poll), not the LIFO slot.
     pub(crate) fn schedule(&self, task: Notified, is_yield: bool) {
         let owner = task.header().owner();
-        let cx = context::worker();
-        if !cx.is_null() {
-            // SAFETY: the worker context outlives every poll on its thread.
-            let cx = unsafe { &*cx };
-            if std::ptr::eq(Arc::as_ptr(&cx.shared), self)
-                && (owner == NO_OWNER || owner == cx.core.index)
-            {
-                cx.schedule_local(task, is_yield, owner != NO_OWNER);
-                return;
+        match self.current_worker() {
+            Some(cx) if owner == NO_OWNER || owner == cx.core.index => {
+                cx.schedule_local(task, is_yield, owner != NO_OWNER)
             }
+            _ => self.schedule_remote(task, owner),
         }
-        self.schedule_remote(task, owner);
     }
 
     fn schedule_remote(&self, task: Notified, owner: usize) {

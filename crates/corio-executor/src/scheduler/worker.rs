@@ -22,6 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use super::park::DefaultDriver;
+use super::pool::LocalCache;
 use super::Shared;
 use crate::context;
 use crate::queue::LocalQueue;
@@ -40,6 +41,8 @@ pub(crate) struct Core {
     is_searching: Cell<bool>,
     rand: Cell<u32>,
     pub(crate) driver: RefCell<DefaultDriver>,
+    /// Free task blocks of this worker (see `pool.rs`).
+    pub(crate) cache: RefCell<LocalCache>,
 }
 
 impl Core {
@@ -53,6 +56,7 @@ impl Core {
             is_searching: Cell::new(false),
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             driver: RefCell::new(driver),
+            cache: RefCell::new(LocalCache::new()),
         }
     }
 

@@ -52,7 +52,7 @@ pub use id::TaskId;
 pub(crate) use raw::allocate;
 #[cfg(loom)]
 pub use raw::Extras;
-pub use raw::{Header, Notified, RawTask, Schedule, NO_OWNER};
+pub use raw::{Header, Notified, RawTask, Schedule, NO_ORIGIN, NO_OWNER};
 #[cfg(loom)]
 pub use state::{Snapshot, State, ToIdle, ToRunning, WakeAction};
 

@@ -13,6 +13,7 @@
 //! (queues, wakers, the registry) works on `NonNull<Header>` and reaches the
 //! generic parts through the vtable.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -48,7 +49,32 @@ pub trait Schedule: Send + Sync + Sized + 'static {
     /// A panic nobody will ever see otherwise: an unretrieved task panic, or
     /// a panic while dropping a future or an output.
     fn unhandled_panic(&self, task: &Header, what: &'static str, payload: &(dyn Any + Send));
+
+    /// Memory for a new task of `layout`: a block and an origin tag to give
+    /// back to [`Schedule::free_block`], or `None` for the global allocator.
+    fn alloc_block(&self, layout: Layout) -> Option<(NonNull<u8>, u32)> {
+        let _ = layout;
+        None
+    }
+
+    /// Frees a task's memory. Every other field of the task has been
+    /// dropped; the hook itself is passed by value and dropped last, after
+    /// the memory was handed back.
+    ///
+    /// # Safety
+    ///
+    /// `block` holds a task of `layout` whose fields were dropped, obtained
+    /// from `alloc_block` with tag `origin`, or from the global allocator
+    /// with `layout` if `origin` is [`NO_ORIGIN`].
+    unsafe fn free_block(self, block: NonNull<u8>, layout: Layout, origin: u32) {
+        let _ = origin;
+        // SAFETY: forwarded contract: a global allocation of `layout`.
+        unsafe { std::alloc::dealloc(block.as_ptr(), layout) }
+    }
 }
+
+/// The origin tag of a task allocated by the global allocator.
+pub const NO_ORIGIN: u32 = u32::MAX;
 
 /// The task's name and asyncio cancellation record. Touched rarely, so it is
 /// behind a small lock.
@@ -85,6 +111,8 @@ pub struct Header {
     id: TaskId,
     /// The worker a `spawn_local` task is bound to, or `NO_OWNER`.
     owner: usize,
+    /// Where the memory came from (see `Schedule::alloc_block`).
+    origin: u32,
     /// The `Task` handle's waker. See the `JOIN_WAKER` rules in `state.rs`.
     join_waker: UnsafeCell<Option<Waker>>,
     pub(crate) links: UnsafeCell<Links>,
@@ -290,12 +318,22 @@ where
     F: Future + 'static,
     S: Schedule,
 {
-    let cell = Box::new(Cell {
+    let layout = Layout::new::<Cell<F, S>>();
+    let (mem, origin) = scheduler.alloc_block(layout).unwrap_or_else(|| {
+        // SAFETY: a `Cell` is never zero-sized (it has a header).
+        let p = unsafe { std::alloc::alloc(layout) };
+        match NonNull::new(p) {
+            Some(p) => (p, NO_ORIGIN),
+            None => std::alloc::handle_alloc_error(layout),
+        }
+    });
+    let cell = Cell {
         header: Header {
             state: State::new(),
             vtable: vtable::<F, S>(),
             id,
             owner,
+            origin,
             join_waker: UnsafeCell::new(None),
             links: UnsafeCell::new(Links {
                 prev: None,
@@ -309,8 +347,11 @@ where
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
-    });
-    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    };
+    let cell_ptr = mem.cast::<Cell<F, S>>();
+    // SAFETY: `mem` is fresh memory that fits and aligns a `Cell<F, S>`.
+    unsafe { cell_ptr.as_ptr().write(cell) };
+    let ptr = cell_ptr.cast::<Header>();
     (RawTask(ptr), Notified(ptr), ptr)
 }
 
@@ -501,10 +542,19 @@ unsafe fn schedule<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
 }
 
-unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
-    // SAFETY: the last reference is gone: nobody else can reach the cell,
-    // and it was allocated by `Box` in `allocate`.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    let cell = ptr.cast::<Cell<F, S>>().as_ptr();
+    // SAFETY: the last reference is gone: nobody else can reach the cell.
+    // We move the hook out, drop the other fields in place, and hand the
+    // memory (allocated in `allocate` via the hook or the global allocator,
+    // as `origin` says) back through the hook.
+    unsafe {
+        let origin = (*cell).header.origin;
+        let scheduler = std::ptr::read(std::ptr::addr_of!((*cell).scheduler));
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*cell).header));
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*cell).stage));
+        scheduler.free_block(ptr.cast(), Layout::new::<Cell<F, S>>(), origin);
+    }
 }
 
 /// Whether the output can be read now; otherwise registers `waker` to be
