@@ -16,9 +16,10 @@
 //!   sees a searcher. If that searcher then gives up and parks, it is the
 //!   *last* searcher, and must look at every queue once more after it stops
 //!   counting as searching ([`Idle::transition_worker_to_parked`] returns
-//!   true). The counter updates are `SeqCst` read-modify-writes and the
-//!   notifier's check comes after its push, so either the notifier sees no
-//!   searcher and wakes someone, or the last searcher sees the work.
+//!   true). The notifier's check comes after its push, so either it sees no
+//!   searcher and wakes someone, or the last searcher sees the work. Both
+//!   sides put a `SeqCst` fence between their write and their read (the
+//!   store-buffering pattern).
 //! * **A searcher that finds work wakes a successor** if it was the last
 //!   searcher, so work keeps spreading.
 //! * A worker that returns from parking calls
@@ -29,7 +30,7 @@
 //! * Worker 0 is the thread that calls `run`; while no `run` is active it is
 //!   *absent*: neither unparked nor in the parked list.
 
-use crate::sync::{AtomicUsize, Mutex, Ordering::SeqCst};
+use crate::sync::{fence, AtomicUsize, Mutex, Ordering::SeqCst};
 
 const UNPARK_SHIFT: usize = 16;
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
@@ -56,9 +57,14 @@ impl Idle {
     }
 
     fn should_notify(&self) -> bool {
-        // A read-modify-write, not a load: it must be ordered after the
-        // caller's push (SeqCst total order with the searchers' updates).
-        let s = self.state.fetch_add(0, SeqCst);
+        // The fence orders the caller's push before this read, against the
+        // last searcher's fence between its counter update and its re-check
+        // of the queues (`Shared::notify_if_work_pending`): of the two, at
+        // least one sees the other's write. A fence and a load rather than a
+        // `fetch_add(0)`, so that busy workers pushing tasks do not take the
+        // counter's cache line exclusively on every push.
+        fence(SeqCst);
+        let s = self.state.load(SeqCst);
         s & SEARCH_MASK == 0 && (s >> UNPARK_SHIFT) < self.num_workers
     }
 

@@ -300,6 +300,8 @@ impl Shared {
     /// Called by the last searcher before it parks: if any queue still has
     /// work, make sure someone is awake to take it.
     pub(crate) fn notify_if_work_pending(&self) {
+        // Pairs with the fence in `Idle::should_notify` (see `idle.rs`).
+        fence(Ordering::SeqCst);
         let pending =
             self.remotes.iter().any(|r| !r.stealer.is_empty()) || !self.injector.is_empty();
         if pending {
