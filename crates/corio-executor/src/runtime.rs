@@ -49,22 +49,112 @@ pub struct ExceptionContext<'a> {
 
 impl<'a> ExceptionContext<'a> {
     /// What happened, e.g. `"Task exception was never retrieved"`.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .workers(1)
+    ///     .exception_handler(|cx| {
+    ///         assert_eq!(cx.message(), "Task exception was never retrieved");
+    ///         assert!(cx.task_name().unwrap().starts_with("Task-"));
+    ///         assert!(cx.task_id().is_some());
+    ///         assert_eq!(cx.panic_message(), Some("oops"));
+    ///         assert!(cx.payload().unwrap().downcast_ref::<&str>().is_some());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.run(async {
+    ///     drop(corio_executor::spawn(async { panic!("oops") }));
+    ///     corio_executor::yield_now().await.unwrap();
+    /// });
+    /// ```
     pub fn message(&self) -> &str {
         self.message
     }
     /// The name of the task concerned, if any.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .workers(1)
+    ///     .exception_handler(|cx| {
+    ///         assert_eq!(cx.message(), "Task exception was never retrieved");
+    ///         assert!(cx.task_name().unwrap().starts_with("Task-"));
+    ///         assert!(cx.task_id().is_some());
+    ///         assert_eq!(cx.panic_message(), Some("oops"));
+    ///         assert!(cx.payload().unwrap().downcast_ref::<&str>().is_some());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.run(async {
+    ///     drop(corio_executor::spawn(async { panic!("oops") }));
+    ///     corio_executor::yield_now().await.unwrap();
+    /// });
+    /// ```
     pub fn task_name(&self) -> Option<&str> {
         self.task_name.as_deref()
     }
     /// The id of the task concerned, if any.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .workers(1)
+    ///     .exception_handler(|cx| {
+    ///         assert_eq!(cx.message(), "Task exception was never retrieved");
+    ///         assert!(cx.task_name().unwrap().starts_with("Task-"));
+    ///         assert!(cx.task_id().is_some());
+    ///         assert_eq!(cx.panic_message(), Some("oops"));
+    ///         assert!(cx.payload().unwrap().downcast_ref::<&str>().is_some());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.run(async {
+    ///     drop(corio_executor::spawn(async { panic!("oops") }));
+    ///     corio_executor::yield_now().await.unwrap();
+    /// });
+    /// ```
     pub fn task_id(&self) -> Option<TaskId> {
         self.task_id
     }
     /// The panic payload, if a panic is the cause.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .workers(1)
+    ///     .exception_handler(|cx| {
+    ///         assert_eq!(cx.message(), "Task exception was never retrieved");
+    ///         assert!(cx.task_name().unwrap().starts_with("Task-"));
+    ///         assert!(cx.task_id().is_some());
+    ///         assert_eq!(cx.panic_message(), Some("oops"));
+    ///         assert!(cx.payload().unwrap().downcast_ref::<&str>().is_some());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.run(async {
+    ///     drop(corio_executor::spawn(async { panic!("oops") }));
+    ///     corio_executor::yield_now().await.unwrap();
+    /// });
+    /// ```
     pub fn payload(&self) -> Option<&'a (dyn Any + Send)> {
         self.payload
     }
     /// The panic's message, if a panic is the cause.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .workers(1)
+    ///     .exception_handler(|cx| {
+    ///         assert_eq!(cx.message(), "Task exception was never retrieved");
+    ///         assert!(cx.task_name().unwrap().starts_with("Task-"));
+    ///         assert!(cx.task_id().is_some());
+    ///         assert_eq!(cx.panic_message(), Some("oops"));
+    ///         assert!(cx.payload().unwrap().downcast_ref::<&str>().is_some());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.run(async {
+    ///     drop(corio_executor::spawn(async { panic!("oops") }));
+    ///     corio_executor::yield_now().await.unwrap();
+    /// });
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         self.panic_message.as_deref()
     }
@@ -734,6 +824,14 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future returned by [`yield_now`].
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let yielding: corio_executor::YieldNow = corio_executor::yield_now();
+///     assert!(yielding.await.is_ok());
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {

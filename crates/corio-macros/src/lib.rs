@@ -55,6 +55,17 @@ fn check_async(f: &ItemFn, what: &str) -> syn::Result<()> {
 }
 
 /// Runs `async fn main()` on a corio runtime (`#[corio::main(workers = N)]`).
+///
+/// Use it through the `corio` crate, where this example is compiled and run
+/// as `corio::main`'s doctest:
+///
+/// ```ignore
+/// #[corio::main(workers = 2)]
+/// async fn main() {
+///     let t = corio::spawn(async { 1 });
+///     assert_eq!(t.await.unwrap(), 1);
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, false)
@@ -62,6 +73,15 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs an `async fn` test on a fresh corio runtime (one worker unless
 /// `#[corio::test(workers = N)]`).
+///
+/// Use it through the `corio` crate (tested there as `corio::test`):
+///
+/// ```ignore
+/// #[corio::test]
+/// async fn adds() {
+///     assert_eq!(corio::spawn(async { 1 + 1 }).await.unwrap(), 2);
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, true)
