@@ -16,7 +16,7 @@ use loom::thread;
 /// (leaked: loom runs the model many times, each leak is 64 bytes).
 fn block() -> NonNull<u8> {
     #[repr(align(64))]
-    struct Block([u8; 64]);
+    struct Block(#[allow(dead_code)] [u8; 64]);
     NonNull::from(Box::leak(Box::new(Block([0; 64])))).cast()
 }
 

@@ -17,41 +17,18 @@
 //! `Arc`.
 #![cfg(loom)]
 
+mod common;
+
+use common::{checker, Signal};
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use corio_executor::Runtime;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use loom::sync::{Arc, Mutex};
+use loom::sync::Arc;
 use loom::thread;
-
-/// The model checker for the full-runtime models: bounded to 2 preemptions
-/// unless `LOOM_MAX_PREEMPTIONS` asks for another bound.
-fn checker() -> loom::model::Builder {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder
-}
-
-/// A one-shot signal: `fire` sets it and wakes the waiting task.
-#[derive(Default)]
-struct Signal(Mutex<(bool, Option<Waker>)>);
-
-impl Signal {
-    fn fire(&self) {
-        let waker = {
-            let mut st = self.0.lock().unwrap();
-            st.0 = true;
-            st.1.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
 
 /// Ready once the signal has fired; counts its drops.
 struct Wait {
@@ -63,11 +40,9 @@ impl Future for Wait {
     type Output = u32;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-        let mut st = self.signal.0.lock().unwrap();
-        if st.0 {
+        if self.signal.poll_fired(cx) {
             Poll::Ready(1)
         } else {
-            st.1 = Some(cx.waker().clone());
             Poll::Pending
         }
     }

@@ -25,57 +25,13 @@
 //! inbox and unparks worker 0 directly, bypassing the idle protocol.
 #![cfg(loom)]
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+mod common;
+
+use common::{checker, Signal, Wait};
 
 use corio_executor::{spawn, Runtime};
-use loom::sync::{Arc, Mutex};
+use loom::sync::Arc;
 use loom::thread;
-
-/// The model checker for the full-runtime models: bounded to 2 preemptions
-/// unless `LOOM_MAX_PREEMPTIONS` asks for another bound.
-fn checker() -> loom::model::Builder {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder
-}
-
-/// A one-shot signal: `fire` sets it and wakes the waiting task.
-#[derive(Default)]
-struct Signal(Mutex<(bool, Option<Waker>)>);
-
-impl Signal {
-    fn fire(&self) {
-        let waker = {
-            let mut st = self.0.lock().unwrap();
-            st.0 = true;
-            st.1.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-/// Ready once the signal has fired.
-struct Wait(Arc<Signal>);
-
-impl Future for Wait {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut st = (self.0).0.lock().unwrap();
-        if st.0 {
-            Poll::Ready(())
-        } else {
-            st.1 = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    }
-}
 
 /// Builds a runtime with `workers` workers; an outside thread spawns a task
 /// that fires the signal the main task waits on.
