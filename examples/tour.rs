@@ -3,11 +3,32 @@
 //!
 //! Run it with `cargo run --release --example tour`.
 //!
-//! Sections that need timers (`asyncio.sleep`), cancellation, gather and the
-//! other waiting primitives join the tour as those parts of corio land.
+//! Sections that need cancellation, gather and the other waiting primitives
+//! join the tour as those parts of corio land.
 
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// `time.strftime('%X')`: the wall-clock time of day, UTC.
+fn clock() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `datetime.datetime.now()`, with milliseconds, UTC.
+fn now_stamp() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:03}", clock(), d.subsec_millis())
+}
 
 fn section(title: &str) {
     println!("\n=== {title} ===");
@@ -17,6 +38,64 @@ fn section(title: &str) {
 //     return 42
 async fn nested() -> i32 {
     42
+}
+
+fn hello_world() {
+    section("Coroutines: hello, one second, world");
+    // async def main():
+    //     print('hello')
+    //     await asyncio.sleep(1)
+    //     print('world')
+    corio::run(async {
+        println!("hello");
+        corio::sleep(Duration::from_secs(1)).await.unwrap();
+        println!("world");
+    });
+}
+
+// async def say_after(delay, what):
+//     await asyncio.sleep(delay)
+//     print(what)
+async fn say_after(delay: Duration, what: &str) {
+    corio::sleep(delay).await.unwrap();
+    println!("{what}");
+}
+
+fn say_after_in_turn() {
+    section("Awaiting coroutines one after the other: 1 s + 2 s");
+    corio::run(async {
+        println!("started at {}", clock());
+        say_after(Duration::from_secs(1), "hello").await;
+        say_after(Duration::from_secs(2), "world").await;
+        println!("finished at {}", clock());
+    });
+}
+
+fn say_after_as_tasks() {
+    section("create_task runs them concurrently: about 2 s");
+    corio::run(async {
+        let task1 = corio::create_task(say_after(Duration::from_secs(1), "hello"));
+        let task2 = corio::create_task(say_after(Duration::from_secs(2), "world"));
+        println!("started at {}", clock());
+        // Wait until both tasks are completed (should take around 2 seconds.)
+        task1.await.unwrap();
+        task2.await.unwrap();
+        println!("finished at {}", clock());
+    });
+}
+
+fn display_date() {
+    section("Sleeping: display the date every second for 5 seconds");
+    corio::run(async {
+        let end_time = Instant::now() + Duration::from_secs(5);
+        loop {
+            println!("{}", now_stamp());
+            if Instant::now() + Duration::from_secs(1) >= end_time {
+                break;
+            }
+            corio::sleep(Duration::from_secs(1)).await.unwrap();
+        }
+    });
 }
 
 fn coroutines() {
@@ -166,13 +245,17 @@ fn local_tasks() {
 
 fn main() {
     println!("corio tour: asyncio's coroutines and tasks, in Rust");
+    hello_world();
+    say_after_in_turn();
+    say_after_as_tasks();
     coroutines();
     tasks();
     running_a_program();
+    display_date();
     introspection();
     order();
     panics();
     many_workers();
     local_tasks();
-    println!("\n(timers, cancellation, gather/wait/TaskGroup and I/O join the tour as they land)");
+    println!("\n(cancellation, gather/wait/TaskGroup and I/O join the tour as they land)");
 }

@@ -58,6 +58,12 @@ pub mod task;
 #[cfg(not(loom))]
 #[allow(unreachable_pub, dead_code)]
 mod task;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod time;
+#[cfg(not(loom))]
+#[allow(unreachable_pub, dead_code)]
+mod time;
 
 pub use context::poll_proceed;
 pub use runtime::{
@@ -65,3 +71,4 @@ pub use runtime::{
     Runtime, TaskBuilder, YieldNow,
 };
 pub use task::{Cancelled, Task, TaskError, TaskId, TaskRef};
+pub use time::{interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep};

@@ -634,6 +634,39 @@ impl Handle {
         Shared::spawn(&self.shared, future, NO_OWNER, name)
     }
 
+    /// A sleep bound to this runtime: unlike [`sleep`](crate::sleep), it may
+    /// be polled from any thread, not only inside the runtime (its timer
+    /// then lives in worker 0's wheel).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let s = rt.handle().sleep(Duration::from_millis(10));
+    /// let start = Instant::now();
+    /// rt.run(async move { s.await.unwrap() });
+    /// assert!(start.elapsed() >= Duration::from_millis(5));
+    /// ```
+    pub fn sleep(&self, duration: std::time::Duration) -> crate::Sleep {
+        let deadline = std::time::Instant::now()
+            .checked_add(duration)
+            .unwrap_or_else(crate::time::far_future);
+        self.sleep_until(deadline)
+    }
+
+    /// Like [`Handle::sleep`], until an instant.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let at = Instant::now() + Duration::from_millis(5);
+    /// let s = rt.handle().sleep_until(at);
+    /// rt.run(async move { s.await.unwrap() });
+    /// assert!(Instant::now() >= at);
+    /// ```
+    pub fn sleep_until(&self, deadline: std::time::Instant) -> crate::Sleep {
+        crate::Sleep::with_handle(deadline, self.shared.clone())
+    }
+
     /// Counters describing the runtime.
     ///
     /// ```

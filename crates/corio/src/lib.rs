@@ -12,7 +12,8 @@
 //! | `create_task(coro, name="x")` | [`corio::task::Builder::new().name("x").spawn(fut)`](task::Builder) |
 //! | `await task` | `task.await` → `Result<T, TaskError>` |
 //! | `asyncio.current_task()` | [`corio::current_task()`](current_task) |
-//! | `await asyncio.sleep(0)` | [`corio::yield_now().await`](yield_now) |
+//! | `await asyncio.sleep(d)` | [`corio::sleep(d).await`](sleep) |
+//! | `await asyncio.sleep(0)` | [`corio::yield_now().await`](yield_now) or `corio::sleep(Duration::ZERO)` |
 //! | a new event loop with options | [`Runtime::builder()`](Runtime::builder) |
 //!
 //! # Example
@@ -45,8 +46,9 @@
 use std::future::Future;
 
 pub use corio_executor::{
-    current_task, spawn, spawn_local, yield_now, Builder, Cancelled, ExceptionContext, Handle,
-    Metrics, Runtime, Task, TaskError, TaskId, TaskRef, YieldNow,
+    current_task, interval, interval_at, sleep, sleep_until, spawn, spawn_local, yield_now,
+    Builder, Cancelled, ExceptionContext, Handle, Interval, Metrics, MissedTickBehavior, Runtime,
+    Sleep, Task, TaskError, TaskId, TaskRef, YieldNow,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs
@@ -136,6 +138,13 @@ where
     let rt =
         Runtime::new().unwrap_or_else(|e| panic!("corio::run(): cannot start the runtime: {e}"));
     rt.run(main)
+}
+
+/// Time: sleeping, deadlines and periodic ticks.
+pub mod time {
+    pub use corio_executor::{
+        interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep,
+    };
 }
 
 /// Tasks: building them with options, and the task types.

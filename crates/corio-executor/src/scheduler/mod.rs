@@ -55,8 +55,11 @@ use std::ptr::NonNull;
 use crate::context;
 use crate::queue::{Injector, Stealer};
 use crate::runtime::ExceptionHandler;
-use crate::sync::{fence, Arc, AtomicBool, Mutex, Ordering};
+use crate::sync::{fence, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::{self, Header, Notified, Schedule, Task, TaskId, NO_ORIGIN, NO_OWNER};
+use crate::time::driver::{Clock, TimerSlot, NO_WATCHER};
+use corio_timer::TimerKey;
+use crossbeam_utils::CachePadded;
 use idle::Idle;
 use park::{DefaultDriver, Driver, Parker};
 use registry::Registry;
@@ -71,6 +74,12 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     pub(crate) pool: pool::Pool,
+    /// The runtime's millisecond clock for timers.
+    pub(crate) clock: Clock,
+    /// Each worker's timer wheel (see `time/driver.rs`).
+    pub(crate) timers: Box<[CachePadded<TimerSlot>]>,
+    /// The parked worker that also wakes for other workers' timers.
+    pub(crate) timer_watcher: AtomicUsize,
     shutdown: AtomicBool,
     pub(crate) num_workers: usize,
     exception_handler: ExceptionHandler,
@@ -202,6 +211,11 @@ impl Shared {
             idle: Idle::new(num_workers, num_workers - 1),
             registry: Registry::new(num_workers),
             pool: pool::Pool::new(num_workers),
+            clock: Clock::new(),
+            timers: (0..num_workers)
+                .map(|_| CachePadded::new(TimerSlot::new()))
+                .collect(),
+            timer_watcher: AtomicUsize::new(NO_WATCHER),
             shutdown: AtomicBool::new(false),
             num_workers,
             exception_handler,
@@ -288,6 +302,41 @@ impl Shared {
             return;
         }
         self.notify_parked();
+    }
+
+    /// Registers a timer in `worker`'s wheel, and unparks whoever sleeps
+    /// past it (see `time/driver.rs`).
+    pub(crate) fn register_timer(
+        &self,
+        worker: usize,
+        tick: u64,
+        waker: std::task::Waker,
+    ) -> TimerKey {
+        let slot = &self.timers[worker];
+        let key = slot.insert(tick, waker);
+        self.unpark_for_timer(worker, tick);
+        key
+    }
+
+    /// Moves a pending timer; false if it already fired.
+    pub(crate) fn reset_timer(&self, worker: usize, key: TimerKey, tick: u64) -> bool {
+        let moved = self.timers[worker].reset(key, tick);
+        if moved {
+            self.unpark_for_timer(worker, tick);
+        }
+        moved
+    }
+
+    fn unpark_for_timer(&self, worker: usize, tick: u64) {
+        let unparks = self.timers[worker].after_insert(tick, &self.timer_watcher, &self.timers);
+        if unparks.owner {
+            self.remotes[worker].parker.unpark();
+        }
+        if let Some(w) = unparks.watcher {
+            if w != worker || !unparks.owner {
+                self.remotes[w].parker.unpark();
+            }
+        }
     }
 
     /// Wakes one parked worker if nobody is searching.

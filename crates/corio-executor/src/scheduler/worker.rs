@@ -26,8 +26,12 @@ use super::pool::LocalCache;
 use super::Shared;
 use crate::context;
 use crate::queue::LocalQueue;
-use crate::sync::{Arc, GLOBAL_QUEUE_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK};
+use crate::sync::{
+    Arc, Ordering, GLOBAL_QUEUE_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK,
+};
 use crate::task::{Notified, NO_OWNER};
+use crate::time::driver::{NEVER, NO_WATCHER};
+use std::task::Waker;
 
 /// A worker's own state.
 pub(crate) struct Core {
@@ -43,6 +47,8 @@ pub(crate) struct Core {
     pub(crate) driver: RefCell<DefaultDriver>,
     /// Free task blocks of this worker (see `pool.rs`).
     pub(crate) cache: RefCell<LocalCache>,
+    /// Reused buffer for the wakers of fired timers.
+    fired: RefCell<Vec<Waker>>,
 }
 
 impl Core {
@@ -57,6 +63,7 @@ impl Core {
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             driver: RefCell::new(driver),
             cache: RefCell::new(LocalCache::new()),
+            fired: RefCell::new(Vec::new()),
         }
     }
 
@@ -144,6 +151,7 @@ impl WorkerCx {
         let core = &*self.core;
         let shared = &*self.shared;
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            self.fire_own_timers();
             self.collect_inbox();
             if let Some(task) = shared.injector.pop() {
                 return Some(task);
@@ -237,22 +245,85 @@ impl WorkerCx {
         shared.injector.steal_batch_and_pop(&core.run_queue)
     }
 
+    /// Fires this worker's due timers. True if any fired.
+    fn fire_own_timers(&self) -> bool {
+        let shared = &*self.shared;
+        let slot = &shared.timers[self.core.index];
+        if slot.next() == NEVER {
+            return false;
+        }
+        let now = shared.clock.now_tick();
+        if slot.next() > now {
+            return false;
+        }
+        let mut fired = self.core.fired.take();
+        slot.fire(now, &mut fired, false);
+        let any = !fired.is_empty();
+        fired.drain(..).for_each(Waker::wake);
+        *self.core.fired.borrow_mut() = fired;
+        any
+    }
+
+    /// Fires the due timers of the other workers whose wheels are free
+    /// right now (an idle worker helping one stuck in a long poll). True
+    /// if any fired.
+    fn help_with_timers(&self) -> bool {
+        let shared = &*self.shared;
+        let mut now = None;
+        let mut fired = self.core.fired.take();
+        for (i, slot) in shared.timers.iter().enumerate() {
+            if i == self.core.index || slot.next() == NEVER {
+                continue;
+            }
+            let now = *now.get_or_insert_with(|| shared.clock.now_tick());
+            if slot.next() <= now {
+                slot.fire(now, &mut fired, true);
+            }
+        }
+        let any = !fired.is_empty();
+        fired.drain(..).for_each(Waker::wake);
+        *self.core.fired.borrow_mut() = fired;
+        any
+    }
+
     fn park(&self) {
         let core = &*self.core;
         let shared = &*self.shared;
         let index = core.index;
+        // Timers that are due make tasks runnable: no need to sleep.
+        if self.fire_own_timers() | self.help_with_timers() {
+            return;
+        }
         let was_last_searcher = shared
             .idle
             .transition_worker_to_parked(index, core.is_searching.replace(false));
         if was_last_searcher {
             shared.notify_if_work_pending();
         }
-        if !shared.is_shutdown() && !shared.has_inbox(index) {
-            let mut driver = core.driver.borrow_mut();
-            shared.remotes[index].parker.park(&mut *driver, None);
+        let watching = shared
+            .timer_watcher
+            .compare_exchange(NO_WATCHER, index, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        let slot = &shared.timers[index];
+        if let Some(until) = slot.prepare_park(&shared.timers, watching) {
+            if !shared.is_shutdown() && !shared.has_inbox(index) {
+                let timeout = shared.clock.timeout_until(until);
+                if timeout != Some(std::time::Duration::ZERO) {
+                    let mut driver = core.driver.borrow_mut();
+                    shared.remotes[index].parker.park(&mut *driver, timeout);
+                }
+            }
+        }
+        slot.unpark_done();
+        if watching {
+            shared.timer_watcher.store(NO_WATCHER, Ordering::SeqCst);
         }
         if shared.idle.transition_worker_from_parked(index) {
             core.is_searching.set(true);
+        }
+        self.fire_own_timers();
+        if watching {
+            self.help_with_timers();
         }
     }
 

@@ -1,0 +1,12 @@
+//! Time: `sleep`, `sleep_until`, `interval`, on per-worker timer wheels.
+//!
+//! The protocol (which wheel a timer lives in, cross-thread cancel and
+//! re-arm, parking on the next deadline, helping) is in `driver.rs`.
+
+pub mod driver;
+mod interval;
+mod sleep;
+
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub(crate) use sleep::far_future;
+pub use sleep::{sleep, sleep_until, Sleep};

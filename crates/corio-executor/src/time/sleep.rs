@@ -1,0 +1,245 @@
+//! The `Sleep` future.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use corio_timer::TimerKey;
+
+use crate::context;
+use crate::scheduler::Shared;
+use crate::sync::Arc;
+use crate::task::Cancelled;
+
+/// Waits until `duration` has passed (asyncio's `await asyncio.sleep(d)`).
+///
+/// The sleep never completes early; on an idle runtime it completes within a
+/// few milliseconds after its deadline. Like asyncio's, it always suspends
+/// the task at least once: `sleep(Duration::ZERO)` lets the other ready
+/// tasks run first.
+///
+/// It resolves to `Ok(())`, or `Err(Cancelled)` when the task is cancelled
+/// while it sleeps (with asyncio-style cancellation).
+///
+/// # Panics
+///
+/// When first polled outside a corio runtime (use [`Handle::sleep`] for a
+/// sleep that is polled from another thread).
+///
+/// [`Handle::sleep`]: crate::Handle::sleep
+///
+/// # Example
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let start = Instant::now();
+///     corio_executor::sleep(Duration::from_millis(20)).await.unwrap();
+///     assert!(start.elapsed() >= Duration::from_millis(20));
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    let now = Instant::now();
+    sleep_until(now.checked_add(duration).unwrap_or_else(far_future))
+}
+
+/// Waits until `deadline` (asyncio's `loop.call_at`-style absolute sleep).
+/// A deadline in the past still yields once.
+///
+/// # Example
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let deadline = Instant::now() + Duration::from_millis(10);
+///     corio_executor::sleep_until(deadline).await.unwrap();
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        entry: None,
+        handle: None,
+        first_poll: true,
+    }
+}
+
+/// About thirty years from now: "never" for deadlines that overflow.
+pub(crate) fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(86_400 * 365 * 30))
+        .unwrap_or(now)
+}
+
+/// A future that completes at a deadline; see [`sleep`].
+///
+/// The first poll registers it in the timer wheel of the worker that polls
+/// it; it can then move to, be polled on, or be dropped on any other
+/// thread.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    entry: Option<Entry>,
+    /// The runtime to register with when polled off its workers.
+    handle: Option<Arc<Shared>>,
+    /// The next poll is the first since creation or `reset`.
+    first_poll: bool,
+}
+
+/// Where a `Sleep` is registered.
+struct Entry {
+    shared: Arc<Shared>,
+    worker: usize,
+    key: TimerKey,
+    /// The registered waker's identity, to skip relocking when the same
+    /// task polls again.
+    waker: (*const (), *const ()),
+}
+
+// SAFETY: the raw pointers in `Entry::waker` are only compared, never
+// dereferenced.
+unsafe impl Send for Sleep {}
+// SAFETY: `&Sleep` offers only reads of plain data.
+unsafe impl Sync for Sleep {}
+
+fn waker_id(w: &Waker) -> (*const (), *const ()) {
+    (w.data(), w.vtable() as *const _ as *const ())
+}
+
+impl Sleep {
+    pub(crate) fn with_handle(deadline: Instant, shared: Arc<Shared>) -> Sleep {
+        Sleep {
+            deadline,
+            entry: None,
+            handle: Some(shared),
+            first_poll: true,
+        }
+    }
+
+    /// The instant at which the sleep completes.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(corio_executor::sleep_until(at).deadline(), at);
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert!(!corio_executor::sleep(Duration::from_secs(60)).is_elapsed());
+    /// assert!(corio_executor::sleep(Duration::ZERO).is_elapsed());
+    /// ```
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline (earlier or later), keeping the registration. The
+    /// next poll behaves like the first poll of a new sleep.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let start = Instant::now();
+    ///     let mut s = corio_executor::sleep(Duration::from_secs(3600));
+    ///     s.reset(Instant::now() + Duration::from_millis(10));
+    ///     s.await.unwrap();
+    ///     assert!(start.elapsed() < Duration::from_secs(60));
+    /// });
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        self.first_poll = true;
+        if let Some(e) = &self.entry {
+            let tick = e.shared.clock.deadline_tick(deadline);
+            if !e.shared.reset_timer(e.worker, e.key, tick) {
+                // It fired already: register again at the next poll.
+                self.entry = None;
+            }
+        }
+    }
+
+    fn register(&mut self, waker: &Waker) {
+        let cx = context::worker();
+        let (shared, worker) = if !cx.is_null() {
+            // SAFETY: the worker context outlives every poll on its thread.
+            let cx = unsafe { &*cx };
+            (cx.shared.clone(), cx.core.index)
+        } else if let Some(h) = &self.handle {
+            (h.clone(), 0)
+        } else {
+            panic!(
+                "corio: a Sleep was polled outside a corio runtime (no running event loop). \
+                 Await it inside `corio::run(...)` or a task, or create it with \
+                 `Handle::sleep(..)` to poll it from another thread."
+            )
+        };
+        let tick = shared.clock.deadline_tick(self.deadline);
+        let key = shared.register_timer(worker, tick, waker.clone());
+        self.entry = Some(Entry {
+            shared,
+            worker,
+            key,
+            waker: waker_id(waker),
+        });
+    }
+}
+
+impl Future for Sleep {
+    type Output = Result<(), Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(context::poll_proceed(cx));
+        let this = &mut *self;
+        if Instant::now() >= this.deadline {
+            if std::mem::replace(&mut this.first_poll, false) {
+                // Like asyncio, a sleep always suspends once.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        this.first_poll = false;
+        match &mut this.entry {
+            None => this.register(cx.waker()),
+            Some(e) => {
+                let id = waker_id(cx.waker());
+                if e.waker != id {
+                    if e.shared.timers[e.worker].set_waker(e.key, cx.waker()) {
+                        e.waker = id;
+                    } else {
+                        this.entry = None;
+                        this.register(cx.waker());
+                    }
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(e) = self.entry.take() {
+            e.shared.timers[e.worker].cancel(e.key);
+        }
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.entry.is_some())
+            .finish()
+    }
+}
