@@ -8,7 +8,10 @@
 //! * `spawn_while_sleeping.rs`: outside spawns and wakes on the real
 //!   `Runtime` while its workers go to sleep;
 //! * `shutdown.rs`: runtime drop racing with an outside wake;
-//! * `queue.rs`: pop vs steal on the run queues.
+//! * `queue.rs`: pop vs steal on the run queues;
+//! * `timers.rs`: the per-worker timer slots: cross-thread cancel, re-arm,
+//!   waker replacement and (helped) fire of one entry, and no late wakeup
+//!   between an insert or re-arm and a worker (owner or watcher) parking.
 //!
 //! Every file is `#![cfg(loom)]`, so a normal build compiles them to
 //! nothing.
