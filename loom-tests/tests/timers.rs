@@ -24,7 +24,8 @@
 //! * the waker is dropped exactly once overall (no leak, no double drop):
 //!   by its wake, by the cancel, or with the slot;
 //! * once every thread is done, the published `next()` is the true earliest
-//!   pending deadline ([`NEVER`] if none).
+//!   pending deadline ([`NEVER`] if none): the models' deadlines all lie in
+//!   the wheel's finest level, where `next_wakeup` is exact.
 //!
 //! # No late wakeup (the `park_*` models)
 //!

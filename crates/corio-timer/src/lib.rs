@@ -237,8 +237,8 @@ struct Entry<T> {
 /// by [`advance`](Wheel::advance) in deadline order once time reaches them.
 ///
 /// See the [crate documentation](crate) for the structure and its invariants.
-/// Insert, cancel, reset and `next_deadline` are O(1) (amortised for the
-/// latter two when the earliest entry is removed); `advance` costs O(1) per
+/// Insert, cancel, reset and `next_wakeup` are O(1); `next_deadline` is O(1)
+/// while its cached minimum is valid (see there); `advance` costs O(1) per
 /// occupied slot it crosses plus O(1) per entry moved down a level or fired.
 ///
 /// ```
@@ -580,10 +580,13 @@ impl<T> Wheel<T> {
     /// The smallest deadline among pending entries (a past deadline is
     /// returned as is), or `None` if the wheel is empty.
     ///
-    /// Amortised O(1): the value is cached; after the earliest entry has been
-    /// removed it is recomputed from the first non-empty list alone (the
-    /// ready list, the lowest occupied slot — O(1) at level 0 — or the
-    /// overflow list).
+    /// O(1) while the cached minimum is valid. After the earliest entry has
+    /// been removed it is recomputed from the first non-empty list alone:
+    /// the ready list, the lowest occupied slot (O(1) at level 0, a walk of
+    /// that slot's entries above it) or the overflow list. Code that only
+    /// needs to know when to wake up, and may remove many entries in
+    /// between, should use [`next_wakeup`](Wheel::next_wakeup), which never
+    /// walks a list.
     ///
     /// ```
     /// let mut wheel = corio_timer::Wheel::new();
@@ -612,6 +615,54 @@ impl<T> Wheel<T> {
         self.min_cache.store(min, Ordering::Relaxed);
         self.min_valid.store(true, Ordering::Release);
         Some(min)
+    }
+
+    /// The earliest tick at which [`advance`](Wheel::advance) has work to
+    /// do, or `None` if the wheel is empty. Always O(1): this is what a
+    /// worker parks on.
+    ///
+    /// It is never later than the earliest pending deadline, or than
+    /// [`now`](Wheel::now) when an entry is already due, so sleeping until it
+    /// never misses a deadline. It may be earlier than
+    /// [`next_deadline`](Wheel::next_deadline): when the earliest entry sits
+    /// in a coarse slot and the cached minimum is stale, it is the start of
+    /// that slot, where `advance` cascades the slot's entries down a level.
+    /// Either way `advance(next_wakeup())` makes progress: it fires an entry,
+    /// or afterwards `next_wakeup()` is later than before. (An entry moves
+    /// down at most [`LEVELS`] times, so a timer costs at most that many
+    /// early wakeups.)
+    ///
+    /// ```
+    /// let mut wheel = corio_timer::Wheel::new();
+    /// assert_eq!(wheel.next_wakeup(), None);
+    /// let a = wheel.insert(5_000, "a");
+    /// wheel.insert(5_000, "b");
+    /// assert_eq!(wheel.next_wakeup(), Some(5_000)); // exact while cached
+    /// wheel.cancel(a);
+    /// // The earliest entry left sits in the level-2 slot from 4096 to 8191:
+    /// assert_eq!(wheel.next_wakeup(), Some(4_096));
+    /// wheel.advance(4_096, |_, _| unreachable!()); // "b" moves to level 1
+    /// assert_eq!(wheel.next_wakeup(), Some(4_992));
+    /// wheel.advance(4_992, |_, _| unreachable!()); // and to level 0
+    /// assert_eq!(wheel.next_wakeup(), Some(5_000));
+    /// assert_eq!(wheel.next_deadline(), Some(5_000));
+    /// ```
+    pub fn next_wakeup(&self) -> Option<u64> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.min_valid.load(Ordering::Acquire) {
+            return Some(self.min_cache.load(Ordering::Relaxed));
+        }
+        Some(if self.heads[READY] != NIL {
+            self.now
+        } else if self.levels != 0 {
+            let level = self.levels.trailing_zeros() as usize;
+            let slot = self.occupied[level].trailing_zeros() as usize;
+            slot_start(self.now, level, slot)
+        } else {
+            self.overflow_min & !(RANGE - 1)
+        })
     }
 
     /// Advances time to `now` and calls `f` on every entry with a deadline

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use corio_timer::{TimerKey, Wheel, RANGE};
+use corio_timer::{TimerKey, Wheel, LEVELS, RANGE};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -182,6 +182,24 @@ impl Model {
     }
 }
 
+/// `next_wakeup` is `None` iff the wheel is empty, never later than the
+/// earliest deadline (or than `now` when one is already due), so a worker
+/// parked until it misses nothing.
+fn check_next_wakeup(wheel: &Wheel<u64>, model: &Model) -> Result<(), TestCaseError> {
+    match (wheel.next_wakeup(), model.next_deadline()) {
+        (None, None) => {}
+        (Some(w), Some(min)) => prop_assert!(
+            w <= min.max(model.now),
+            "next_wakeup {} is past the earliest deadline {} (now {})",
+            w,
+            min,
+            model.now
+        ),
+        (w, min) => prop_assert!(false, "next_wakeup {:?} vs earliest {:?}", w, min),
+    }
+    Ok(())
+}
+
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut wheel = Wheel::new();
     let mut model = Model::default();
@@ -234,6 +252,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
         prop_assert_eq!(wheel.len(), model.queue.len());
         prop_assert_eq!(wheel.is_empty(), model.queue.is_empty());
+        check_next_wakeup(&wheel, &model)?;
         prop_assert_eq!(wheel.next_deadline(), model.next_deadline());
     }
     // Drain: everything left fires, in order.
@@ -285,6 +304,7 @@ proptest! {
                     prop_assert_eq!(wheel.reset(key, deadline), model.reset(key, deadline));
                 }
                 Op::Advance(step) => {
+                    check_next_wakeup(&wheel, &model)?;
                     prop_assert_eq!(wheel.next_deadline(), model.next_deadline());
                     let to = target(now, model.next_deadline(), &step);
                     let mut fired = Vec::new();
@@ -297,6 +317,78 @@ proptest! {
         prop_assert_eq!(wheel.next_deadline(), model.next_deadline());
         prop_assert_eq!(wheel.len(), model.queue.len());
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 500,
+        ..ProptestConfig::default()
+    })]
+
+    /// Parking on `next_wakeup` and advancing to it, again and again, fires
+    /// every entry at its deadline and never spins: each wakeup fires an
+    /// entry or moves `next_wakeup` later, and no entry costs more than
+    /// `LEVELS + 1` wakeups. Removals in between leave the cache stale.
+    #[test]
+    fn advancing_to_next_wakeup_makes_progress(
+        deadlines in prop::collection::vec(0..1u64 << 40, 1..60),
+        cancel_every in 2..5usize,
+    ) {
+        let mut wheel = Wheel::new();
+        let mut model = Model::default();
+        let keys: Vec<TimerKey> = deadlines
+            .iter()
+            .enumerate()
+            .map(|(value, &d)| {
+                let key = wheel.insert(d, value as u64);
+                model.insert(key, d, value as u64);
+                key
+            })
+            .collect();
+        for key in keys.iter().step_by(cancel_every) {
+            prop_assert_eq!(wheel.cancel(*key), model.cancel(*key));
+        }
+        let budget = (LEVELS + 2) * keys.len();
+        let mut wakeups = 0;
+        while let Some(w) = wheel.next_wakeup() {
+            prop_assert!(w <= model.next_deadline().unwrap().max(model.now));
+            let to = w.max(wheel.now());
+            let mut fired = Vec::new();
+            wheel.advance(to, |key, value| fired.push((key, value)));
+            let expected = model.advance(to);
+            prop_assert_eq!(&fired, &expected);
+            if fired.is_empty() {
+                prop_assert!(wheel.next_wakeup().is_some_and(|after| after > w), "no progress at {}", w);
+            }
+            wakeups += 1;
+            prop_assert!(wakeups <= budget, "{} wakeups for {} entries", wakeups, keys.len());
+        }
+        prop_assert!(model.queue.is_empty());
+    }
+}
+
+/// Cancelling, one by one, many entries that share a coarse slot and a
+/// deadline keeps `next_wakeup` O(1) (the slot is not walked per cancel),
+/// and it stays a bound the remaining entries can be parked on.
+#[test]
+fn next_wakeup_stays_cheap_while_a_crowded_slot_is_emptied() {
+    const N: usize = 200_000;
+    let deadline = 3_600_000; // an hour: a level-3 slot
+    let mut wheel = Wheel::new();
+    let keys: Vec<TimerKey> = (0..N).map(|i| wheel.insert(deadline, i)).collect();
+    let start = std::time::Instant::now();
+    for key in &keys[..N - 1] {
+        wheel.cancel(*key);
+        let w = wheel.next_wakeup().unwrap();
+        assert!(w <= deadline);
+    }
+    // Quadratic work (2 * 10^10 list steps) would take minutes.
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    let mut fired = Vec::new();
+    wheel.advance(deadline - 1, |_, v| fired.push(v));
+    assert!(fired.is_empty());
+    wheel.advance(deadline, |_, v| fired.push(v));
+    assert_eq!(fired, [N - 1]);
 }
 
 /// Deterministic: a clamped entry re-enters the wheel across several range

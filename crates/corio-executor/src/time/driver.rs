@@ -28,8 +28,11 @@
 //!
 //! # Parking on the next deadline
 //!
-//! Each slot publishes `next`: the tick of its wheel's earliest deadline
-//! (`u64::MAX` if none), and `park_until`: the tick its worker will wake at
+//! Each slot publishes `next`: the wheel's `next_wakeup`, the tick at which
+//! it next has work (its earliest deadline, or the start of the coarse slot
+//! holding it, where that slot cascades down a level; `u64::MAX` if empty).
+//! It is never later than the earliest deadline and always O(1) to compute,
+//! so a cancel never walks a crowded slot. And `park_until`: the tick its worker will wake at
 //! while parked (`u64::MAX` for no timeout), or 0 while it is awake.
 //!
 //! * A parking worker sleeps until its own `next`. If it becomes the
@@ -118,7 +121,8 @@ impl Default for Clock {
 /// One worker's timers.
 pub struct TimerSlot {
     wheel: Mutex<Wheel<Waker>>,
-    /// Earliest deadline in the wheel, or [`NEVER`]; written under the lock.
+    /// The wheel's `next_wakeup` (never after its earliest deadline), or
+    /// [`NEVER`]; written under the lock.
     next: AtomicU64,
     /// While parked: the tick the worker wakes at ([`NEVER`]: no timeout).
     /// While awake: 0.
@@ -160,14 +164,14 @@ impl TimerSlot {
         }
     }
 
-    /// The published earliest deadline.
+    /// The published next wakeup tick (see `next`).
     pub fn next(&self) -> u64 {
         self.next.load(SeqCst)
     }
 
     fn publish(&self, wheel: &Wheel<Waker>) {
         self.next
-            .store(wheel.next_deadline().unwrap_or(NEVER), SeqCst);
+            .store(wheel.next_wakeup().unwrap_or(NEVER), SeqCst);
     }
 
     /// Registers `waker` to be woken at `tick`.
