@@ -133,6 +133,7 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -209,10 +210,18 @@ const NIL: u32 = u32::MAX;
 /// assert_eq!(wheel.cancel(old), None);
 /// assert_eq!(wheel.deadline(new), Some(5));
 /// ```
+///
+/// The generation is never zero, so an `Option<TimerKey>` is as small as a
+/// key (8 bytes):
+///
+/// ```
+/// use std::mem::size_of;
+/// assert_eq!(size_of::<Option<corio_timer::TimerKey>>(), 8);
+/// ```
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub struct TimerKey {
     index: u32,
-    generation: u32,
+    generation: NonZeroU32,
 }
 
 /// One slab entry, pending or vacant.
@@ -225,8 +234,8 @@ struct Entry<T> {
     next: u32,
     /// Previous entry in the entry's list (circular).
     prev: u32,
-    /// Bumped whenever the entry leaves the wheel.
-    generation: u32,
+    /// Bumped whenever the entry leaves the wheel (skipping zero).
+    generation: NonZeroU32,
     /// The id of the list holding the entry, or [`VACANT`].
     list: u16,
     /// `Some` iff the entry is pending.
@@ -436,7 +445,7 @@ impl<T> Wheel<T> {
                 seq,
                 next: NIL,
                 prev: NIL,
-                generation: 0,
+                generation: NonZeroU32::MIN,
                 list: VACANT,
                 value: Some(value),
             });
@@ -796,7 +805,7 @@ impl<T> Wheel<T> {
     #[inline]
     fn release(&mut self, index: u32) -> T {
         let entry = &mut self.entries[index as usize];
-        entry.generation = entry.generation.wrapping_add(1);
+        entry.generation = entry.generation.checked_add(1).unwrap_or(NonZeroU32::MIN);
         entry.list = VACANT;
         entry.next = self.free;
         self.free = index;

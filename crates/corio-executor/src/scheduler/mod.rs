@@ -102,23 +102,18 @@ struct Inbox {
 }
 
 /// The scheduler hook stored in every task: which runtime it belongs to,
-/// and which registry shard counts it.
+/// and so whose live-task count it is in. The count goes up when the hook
+/// is made (in the registry shard of the task id) and down in `free_block`
+/// (in a shard chosen by the freeing thread: the registry sums all shards,
+/// so only the total is exact).
 pub(crate) struct Hook {
     shared: Arc<Shared>,
-    shard: usize,
 }
 
 impl Hook {
     fn new(shared: Arc<Shared>, id: TaskId) -> Hook {
-        let shard = shared.registry.shard_of(id);
-        shared.registry.alloc(shard);
-        Hook { shared, shard }
-    }
-}
-
-impl Drop for Hook {
-    fn drop(&mut self) {
-        self.shared.registry.dealloc(self.shard);
+        shared.registry.alloc(shared.registry.shard_of(id));
+        Hook { shared }
     }
 }
 
@@ -162,22 +157,27 @@ impl Schedule for Hook {
     }
 
     unsafe fn free_block(self, block: NonNull<u8>, layout: Layout, origin: u32) {
+        let cx = self.shared.current_worker();
         if origin == NO_ORIGIN {
             // SAFETY: a global allocation of `layout` (caller's contract).
             unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
-            return;
-        }
-        let origin = origin as usize;
-        let class = pool::class_of(layout).expect("a pooled task has a size class");
-        match self.shared.current_worker() {
-            Some(cx) if cx.core.index == origin => {
-                // SAFETY: the block came from this worker's cache, for `class`.
-                unsafe { cx.core.cache.borrow_mut().free(class, block) }
+        } else {
+            let origin = origin as usize;
+            let class = pool::class_of(layout).expect("a pooled task has a size class");
+            match cx {
+                Some(cx) if cx.core.index == origin => {
+                    // SAFETY: the block came from this worker's cache, for
+                    // `class`.
+                    unsafe { cx.core.cache.borrow_mut().free(class, block) }
+                }
+                // SAFETY: the block came from `origin`'s cache, for `class`;
+                // the pool outlives this call (we still hold the
+                // `Arc<Shared>`).
+                _ => unsafe { self.shared.pool.give_back(origin, class, block) },
             }
-            // SAFETY: the block came from `origin`'s cache, for `class`; the
-            // pool outlives this call (we still hold the `Arc<Shared>`).
-            _ => unsafe { self.shared.pool.give_back(origin, class, block) },
         }
+        let registry = &self.shared.registry;
+        registry.dealloc(registry.shard_of_worker(cx.map(|cx| cx.core.index)));
         // `self` (and its `Arc<Shared>`) drops here, after the block is back.
     }
 }

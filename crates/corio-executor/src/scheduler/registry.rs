@@ -67,6 +67,12 @@ impl Registry {
         id.as_u64() as usize & self.mask
     }
 
+    /// The shard whose live count a thread updates when it frees a task:
+    /// one per worker (`None`: not a worker thread).
+    pub(crate) fn shard_of_worker(&self, worker: Option<usize>) -> usize {
+        worker.map_or(self.mask, |w| w & self.mask)
+    }
+
     /// Counts a new task allocation in `shard`.
     pub(crate) fn alloc(&self, shard: usize) {
         self.shards[shard].live.fetch_add(1, Ordering::Relaxed);
@@ -100,7 +106,6 @@ impl Registry {
             ptr.as_ref().links.with_mut(|l| {
                 (*l).prev = None;
                 (*l).next = list.head;
-                (*l).linked = true;
             });
             if let Some(head) = list.head {
                 head.as_ref().links.with_mut(|l| (*l).prev = Some(ptr));
@@ -169,11 +174,8 @@ unsafe fn unlink(list: &mut List, task: NonNull<Header>) -> bool {
     // SAFETY: guarded by the shard lock (caller's contract); neighbours are
     // linked, hence alive.
     unsafe {
-        let (prev, next, linked) = task
-            .as_ref()
-            .links
-            .with(|l| ((*l).prev, (*l).next, (*l).linked));
-        if !linked {
+        let (prev, next) = task.as_ref().links.with(|l| ((*l).prev, (*l).next));
+        if prev.is_none() && list.head != Some(task) {
             return false;
         }
         match prev {
@@ -186,7 +188,6 @@ unsafe fn unlink(list: &mut List, task: NonNull<Header>) -> bool {
         task.as_ref().links.with_mut(|l| {
             (*l).prev = None;
             (*l).next = None;
-            (*l).linked = false;
         });
         true
     }

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! Header  (not generic: state word, vtable, id, owner, join-waker slot,
-//!          registry links, name and cancellation record)
+//!          registry links, and a pointer to the rarely used extras: name
+//!          and cancellation record, allocated the first time one is set)
 //! S       (the scheduler hook: where to queue the task when it is woken)
 //! Stage   (the future while it runs, then its outcome, then nothing)
 //! ```
@@ -77,7 +78,8 @@ pub trait Schedule: Send + Sync + Sized + 'static {
 pub const NO_ORIGIN: u32 = u32::MAX;
 
 /// The task's name and asyncio cancellation record. Touched rarely, so it is
-/// behind a small lock.
+/// behind a small lock, and allocated only when something is first set:
+/// an unnamed task that is never cancelled carries one null pointer.
 #[derive(Debug, Default)]
 pub struct Extras {
     /// A name given with `task::Builder::name` or `set_name`; `None` means
@@ -95,12 +97,12 @@ pub struct Extras {
 }
 
 /// Links of the registry's intrusive list; guarded by the registry shard
-/// lock that the task hashes to.
+/// lock that the task hashes to. A task is linked iff it has a `prev` or is
+/// its shard's head.
 #[derive(Debug)]
 pub(crate) struct Links {
     pub(crate) prev: Option<NonNull<Header>>,
     pub(crate) next: Option<NonNull<Header>>,
-    pub(crate) linked: bool,
 }
 
 /// The non-generic head of every task allocation.
@@ -109,18 +111,22 @@ pub struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
     id: TaskId,
-    /// The worker a `spawn_local` task is bound to, or `NO_OWNER`.
-    owner: usize,
+    /// The worker a `spawn_local` task is bound to, or [`OWNER_NONE`].
+    owner: u32,
     /// Where the memory came from (see `Schedule::alloc_block`).
     origin: u32,
     /// The `Task` handle's waker. See the `JOIN_WAKER` rules in `state.rs`.
     join_waker: UnsafeCell<Option<Waker>>,
     pub(crate) links: UnsafeCell<Links>,
-    pub(crate) extras: Mutex<Extras>,
+    /// `None` until a name or a cancellation is first recorded.
+    extras: Mutex<Option<Box<Extras>>>,
 }
 
 /// `Header::owner` of a task that may run on any worker.
 pub const NO_OWNER: usize = usize::MAX;
+
+/// [`NO_OWNER`] as stored in the header.
+const OWNER_NONE: u32 = u32::MAX;
 
 // SAFETY: the header is shared between threads by design; every field is
 // either immutable after creation, atomic, behind a lock, or an `UnsafeCell`
@@ -160,12 +166,15 @@ impl Header {
 
     /// The worker this task is bound to, or [`NO_OWNER`].
     pub fn owner(&self) -> usize {
-        self.owner
+        match self.owner {
+            OWNER_NONE => NO_OWNER,
+            w => w as usize,
+        }
     }
 
     /// The task's name: the one it was given, or `Task-<id>`.
     pub fn name(&self) -> String {
-        match &self.extras.lock().name {
+        match self.extras.lock().as_ref().and_then(|e| e.name.as_ref()) {
             Some(n) => n.to_string(),
             None => format!("Task-{}", self.id),
         }
@@ -173,7 +182,20 @@ impl Header {
 
     /// Renames the task.
     pub fn set_name(&self, name: Box<str>) {
-        self.extras.lock().name = Some(name);
+        self.with_extras(|e| e.name = Some(name));
+    }
+
+    /// Runs `f` on the task's extras (name, cancellation record), allocating
+    /// them first if this is the first time. `f` runs under the extras lock:
+    /// it must not call back into this task's extras.
+    pub fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
+        f(self.extras.lock().get_or_insert_with(Box::default))
+    }
+
+    /// Reads the task's extras under their lock (`None`: nothing was ever
+    /// recorded, every field has its default).
+    pub fn read_extras<R>(&self, f: impl FnOnce(Option<&Extras>) -> R) -> R {
+        f(self.extras.lock().as_deref())
     }
 
     /// Whether the task has finished (returned, panicked or was cancelled).
@@ -332,18 +354,23 @@ where
             state: State::new(),
             vtable: vtable::<F, S>(),
             id,
-            owner,
+            owner: if owner == NO_OWNER {
+                OWNER_NONE
+            } else {
+                u32::try_from(owner).expect("corio: worker index fits in u32")
+            },
             origin,
             join_waker: UnsafeCell::new(None),
             links: UnsafeCell::new(Links {
                 prev: None,
                 next: None,
-                linked: false,
             }),
-            extras: Mutex::new(Extras {
-                name,
-                ..Extras::default()
-            }),
+            extras: Mutex::new(name.map(|name| {
+                Box::new(Extras {
+                    name: Some(name),
+                    ..Extras::default()
+                })
+            })),
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -719,4 +746,35 @@ unsafe fn waker_drop(data: *const ()) {
     // SAFETY: a waker's data is a header pointer with a reference, which
     // this releases.
     unsafe { Header::ref_dec(NonNull::new_unchecked(data as *mut Header)) }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::mem::size_of;
+    use std::time::Duration;
+
+    use super::{Cell, Header};
+    use crate::scheduler::Hook;
+    use crate::time::Sleep;
+
+    fn cell_size<F: Future>(_: &F) -> usize {
+        size_of::<Cell<F, Hook>>()
+    }
+
+    /// Memory per sleeping task is a benchmark target (at most tokio's); these
+    /// sizes are what it is made of, so a field added to the header or to
+    /// `Sleep` shows up here first.
+    #[test]
+    fn a_sleeping_task_fits_a_192_byte_block() {
+        assert_eq!(size_of::<Header>(), 80, "the task header grew");
+        assert_eq!(size_of::<Sleep>(), 56, "Sleep grew");
+        let latch = std::sync::Arc::new(());
+        let task = async move {
+            let _ = crate::sleep(Duration::from_secs(1)).await;
+            drop(latch);
+        };
+        let size = cell_size(&task);
+        assert!(size <= 192, "a sleeping task takes {size} bytes");
+    }
 }

@@ -62,9 +62,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
-        entry: None,
-        handle: None,
+        shared: None,
+        key: None,
+        worker: 0,
         first_poll: true,
+        waker: (std::ptr::null(), std::ptr::null()),
     }
 }
 
@@ -80,27 +82,26 @@ pub(crate) fn far_future() -> Instant {
 /// The first poll registers it in the timer wheel of the worker that polls
 /// it; it can then move to, be polled on, or be dropped on any other
 /// thread.
+///
+/// It is kept small (56 bytes), since every sleeping task carries one.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
-    entry: Option<Entry>,
-    /// The runtime to register with when polled off its workers.
-    handle: Option<Arc<Shared>>,
+    /// The runtime whose wheel holds the entry (set at registration), or, for
+    /// a sleep made by `Handle::sleep`, the one to register with when polled
+    /// off its workers.
+    shared: Option<Arc<Shared>>,
+    /// The entry in the wheel of worker `worker`, while registered.
+    key: Option<TimerKey>,
+    worker: u32,
     /// The next poll is the first since creation or `reset`.
     first_poll: bool,
-}
-
-/// Where a `Sleep` is registered.
-struct Entry {
-    shared: Arc<Shared>,
-    worker: usize,
-    key: TimerKey,
     /// The registered waker's identity, to skip relocking when the same
     /// task polls again.
     waker: (*const (), *const ()),
 }
 
-// SAFETY: the raw pointers in `Entry::waker` are only compared, never
+// SAFETY: the raw pointers in `Sleep::waker` are only compared, never
 // dereferenced.
 unsafe impl Send for Sleep {}
 // SAFETY: `&Sleep` offers only reads of plain data.
@@ -113,10 +114,8 @@ fn waker_id(w: &Waker) -> (*const (), *const ()) {
 impl Sleep {
     pub(crate) fn with_handle(deadline: Instant, shared: Arc<Shared>) -> Sleep {
         Sleep {
-            deadline,
-            entry: None,
-            handle: Some(shared),
-            first_poll: true,
+            shared: Some(shared),
+            ..sleep_until(deadline)
         }
     }
 
@@ -159,23 +158,30 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         self.first_poll = true;
-        if let Some(e) = &self.entry {
-            let tick = e.shared.clock.deadline_tick(deadline);
-            if !e.shared.reset_timer(e.worker, e.key, tick) {
+        if let (Some(key), Some(shared)) = (self.key, &self.shared) {
+            let tick = shared.clock.deadline_tick(deadline);
+            if !shared.reset_timer(self.worker as usize, key, tick) {
                 // It fired already: register again at the next poll.
-                self.entry = None;
+                self.key = None;
             }
         }
     }
 
     fn register(&mut self, waker: &Waker) {
         let cx = context::worker();
-        let (shared, worker) = if !cx.is_null() {
+        let worker = if !cx.is_null() {
             // SAFETY: the worker context outlives every poll on its thread.
             let cx = unsafe { &*cx };
-            (cx.shared.clone(), cx.core.index)
-        } else if let Some(h) = &self.handle {
-            (h.clone(), 0)
+            if !self
+                .shared
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, &cx.shared))
+            {
+                self.shared = Some(cx.shared.clone());
+            }
+            cx.core.index
+        } else if self.shared.is_some() {
+            0
         } else {
             panic!(
                 "corio: a Sleep was polled outside a corio runtime (no running event loop). \
@@ -183,14 +189,11 @@ impl Sleep {
                  `Handle::sleep(..)` to poll it from another thread."
             )
         };
+        let shared = self.shared.as_ref().expect("set above");
         let tick = shared.clock.deadline_tick(self.deadline);
-        let key = shared.register_timer(worker, tick, waker.clone());
-        self.entry = Some(Entry {
-            shared,
-            worker,
-            key,
-            waker: waker_id(waker),
-        });
+        self.key = Some(shared.register_timer(worker, tick, waker.clone()));
+        self.worker = u32::try_from(worker).expect("corio: worker index fits in u32");
+        self.waker = waker_id(waker);
     }
 }
 
@@ -209,19 +212,19 @@ impl Future for Sleep {
             return Poll::Ready(Ok(()));
         }
         this.first_poll = false;
-        match &mut this.entry {
-            None => this.register(cx.waker()),
-            Some(e) => {
+        match (this.key, &this.shared) {
+            (Some(key), Some(shared)) => {
                 let id = waker_id(cx.waker());
-                if e.waker != id {
-                    if e.shared.timers[e.worker].set_waker(e.key, cx.waker()) {
-                        e.waker = id;
+                if this.waker != id {
+                    if shared.timers[this.worker as usize].set_waker(key, cx.waker()) {
+                        this.waker = id;
                     } else {
-                        this.entry = None;
+                        this.key = None;
                         this.register(cx.waker());
                     }
                 }
             }
+            _ => this.register(cx.waker()),
         }
         Poll::Pending
     }
@@ -229,8 +232,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(e) = self.entry.take() {
-            e.shared.timers[e.worker].cancel(e.key);
+        if let (Some(key), Some(shared)) = (self.key.take(), &self.shared) {
+            shared.timers[self.worker as usize].cancel(key);
         }
     }
 }
@@ -239,7 +242,7 @@ impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline)
-            .field("registered", &self.entry.is_some())
+            .field("registered", &self.key.is_some())
             .finish()
     }
 }
