@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! Header  (not generic: state word, vtable, id, owner, join-waker slot,
-//!          registry links, and a pointer to the rarely used extras: name
+//!          registry slot, and a pointer to the rarely used extras: name
 //!          and cancellation record, allocated the first time one is set)
 //! S       (the scheduler hook: where to queue the task when it is woken)
 //! Stage   (the future while it runs, then its outcome, then nothing)
@@ -96,15 +96,6 @@ pub struct Extras {
     pub cancel_message: Option<std::sync::Arc<str>>,
 }
 
-/// Links of the registry's intrusive list; guarded by the registry shard
-/// lock that the task hashes to. A task is linked iff it has a `prev` or is
-/// its shard's head.
-#[derive(Debug)]
-pub(crate) struct Links {
-    pub(crate) prev: Option<NonNull<Header>>,
-    pub(crate) next: Option<NonNull<Header>>,
-}
-
 /// The non-generic head of every task allocation.
 #[repr(C)]
 pub struct Header {
@@ -117,7 +108,9 @@ pub struct Header {
     origin: u32,
     /// The `Task` handle's waker. See the `JOIN_WAKER` rules in `state.rs`.
     join_waker: UnsafeCell<Option<Waker>>,
-    pub(crate) links: UnsafeCell<Links>,
+    /// The task's index in its registry shard, or `NO_SLOT`; guarded by
+    /// that shard's lock.
+    pub(crate) slot: UnsafeCell<u32>,
     /// `None` until a name or a cancellation is first recorded.
     extras: Mutex<Option<Box<Extras>>>,
 }
@@ -131,7 +124,7 @@ const OWNER_NONE: u32 = u32::MAX;
 // SAFETY: the header is shared between threads by design; every field is
 // either immutable after creation, atomic, behind a lock, or an `UnsafeCell`
 // whose access is serialised by the state-word protocol (join waker) or the
-// registry lock (links).
+// registry lock (slot).
 unsafe impl Send for Header {}
 // SAFETY: see the `Send` impl.
 unsafe impl Sync for Header {}
@@ -361,10 +354,7 @@ where
             },
             origin,
             join_waker: UnsafeCell::new(None),
-            links: UnsafeCell::new(Links {
-                prev: None,
-                next: None,
-            }),
+            slot: UnsafeCell::new(crate::scheduler::registry::NO_SLOT),
             extras: Mutex::new(name.map(|name| {
                 Box::new(Extras {
                     name: Some(name),
@@ -767,7 +757,7 @@ mod tests {
     /// `Sleep` shows up here first.
     #[test]
     fn a_sleeping_task_fits_a_192_byte_block() {
-        assert_eq!(size_of::<Header>(), 80, "the task header grew");
+        assert_eq!(size_of::<Header>(), 72, "the task header grew");
         assert_eq!(size_of::<Sleep>(), 56, "Sleep grew");
         let latch = std::sync::Arc::new(());
         let task = async move {
