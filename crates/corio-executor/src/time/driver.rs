@@ -57,7 +57,10 @@ use corio_timer::{TimerKey, Wheel};
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{fence, AtomicU64, AtomicUsize, Mutex, Ordering::SeqCst};
+use crate::sync::{
+    fence, AtomicU64, AtomicUsize, Mutex,
+    Ordering::{Acquire, Release, SeqCst},
+};
 
 /// "No deadline" / "no timeout".
 pub const NEVER: u64 = u64::MAX;
@@ -127,6 +130,9 @@ pub struct TimerSlot {
     /// While parked: the tick the worker wakes at ([`NEVER`]: no timeout).
     /// While awake: 0.
     park_until: AtomicU64,
+    /// The `now` of the wheel's latest `advance`, stored under the lock
+    /// once that advance has removed every entry due by then.
+    fired_through: AtomicU64,
 }
 
 impl std::fmt::Debug for TimerSlot {
@@ -161,6 +167,7 @@ impl TimerSlot {
             wheel: Mutex::new(Wheel::new()),
             next: AtomicU64::new(NEVER),
             park_until: AtomicU64::new(0),
+            fired_through: AtomicU64::new(0),
         }
     }
 
@@ -235,7 +242,21 @@ impl TimerSlot {
         };
         wheel.advance(now, |_, w| out.push(w));
         self.publish(&wheel);
+        self.fired_through.store(wheel.now(), Release);
         true
+    }
+
+    /// Whether an entry registered at `tick` has surely left the wheel: an
+    /// advance through `tick` has run since. A `Sleep` that completed checks
+    /// this to skip the (lock-taking) cancel of an entry that already fired.
+    ///
+    /// It is only a hint in one direction: `false` says nothing, and an
+    /// entry inserted at a tick that had already passed (it waits in the
+    /// ready list for the next advance) may still be there when this says
+    /// `true`; that entry fires at the next advance, waking a waker nobody
+    /// waits on, and is gone.
+    pub fn has_fired_through(&self, tick: u64) -> bool {
+        self.fired_through.load(Acquire) >= tick
     }
 
     /// After an insert or re-arm at `tick` into this slot (owned by

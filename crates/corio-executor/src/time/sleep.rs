@@ -203,6 +203,18 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         std::task::ready!(context::poll_proceed(cx));
         let this = &mut *self;
+        if !this.first_poll {
+            if let (Some(_), Some(shared)) = (this.key, &this.shared) {
+                let tick = shared.clock.deadline_tick(this.deadline);
+                if shared.timers[this.worker as usize].has_fired_through(tick) {
+                    // The wheel fired through our tick, which is at or after
+                    // the deadline, so the deadline has passed without a
+                    // clock read, and there is nothing to cancel on drop.
+                    this.key = None;
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
         if Instant::now() >= this.deadline {
             if std::mem::replace(&mut this.first_poll, false) {
                 // Like asyncio, a sleep always suspends once.
