@@ -17,8 +17,10 @@
 //!   origin empties all at once (`take_all`, one swap) when its local list
 //!   runs dry. Because nobody pops single blocks concurrently, there is no
 //!   ABA problem.
-//! * A local list holds at most [`MAX_CACHED`] blocks per class; more go back
-//!   to the global allocator. The return stacks are bounded by the number of
+//! * A local list holds at most [`MAX_CACHED_BYTES`] of blocks per class
+//!   (so about 21 000 blocks of 192 bytes, enough to recycle a burst of
+//!   100 000 sleeping tasks spread over a few workers); more go back to the
+//!   global allocator. The return stacks are bounded by the number of
 //!   blocks their worker allocated.
 //! * Tasks spawned from threads that are not workers (`Handle::spawn` from a
 //!   plain thread) use a shared cache instead: a [`LocalCache`] behind a
@@ -42,8 +44,15 @@ pub const BLOCK_ALIGN: usize = 64;
 pub const MAX_BLOCK: usize = 1024;
 /// Number of size classes.
 pub const NUM_CLASSES: usize = MAX_BLOCK / BLOCK_ALIGN;
-/// Blocks a worker keeps per class before it frees more to the allocator.
-pub const MAX_CACHED: usize = if cfg!(loom) { 2 } else { 4096 };
+/// Bytes of free blocks a worker keeps per class before it frees more to
+/// the allocator.
+pub const MAX_CACHED_BYTES: usize = if cfg!(loom) { 128 } else { 4 << 20 };
+
+/// Blocks a worker keeps in `class` (at least two).
+#[inline]
+fn max_cached(class: usize) -> usize {
+    (MAX_CACHED_BYTES / class_layout(class).size()).max(2)
+}
 
 /// The size class of `layout`, if it is pooled.
 #[inline]
@@ -255,7 +264,7 @@ impl LocalCache {
     /// `block` was allocated by this cache for `class` and is free.
     pub(crate) unsafe fn free(&mut self, class: usize, block: NonNull<u8>) {
         let (head, len) = &mut self.lists[class];
-        if *len >= MAX_CACHED {
+        if *len >= max_cached(class) {
             // SAFETY: allocated with `class_layout(class)`.
             unsafe { std::alloc::dealloc(block.as_ptr(), class_layout(class)) };
             return;
