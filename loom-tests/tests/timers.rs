@@ -23,6 +23,9 @@
 //!   wake it, a fire at or past it wakes it exactly once;
 //! * the waker is dropped exactly once overall (no leak, no double drop):
 //!   by its wake, by the cancel, or with the slot;
+//! * a `has_fired_through(tick)` that says true (the hint a completed
+//!   `Sleep` uses to skip its cancel) is only ever seen after the fire that
+//!   removed the entry (the `fired_hint_*` models);
 //! * once every thread is done, the published `next()` is the true earliest
 //!   pending deadline ([`NEVER`] if none): the models' deadlines all lie in
 //!   the wheel's finest level, where `next_wakeup` is exact.
@@ -424,6 +427,62 @@ fn set_waker_vs_fire(deadline: u64, now: u64) {
         assert_eq!(old_counts.drops(), 1);
         assert_eq!(new_counts.drops(), 1);
     });
+}
+
+/// A completed `Sleep` on another worker skips its cancel when the slot
+/// says it fired through the entry's tick (`has_fired_through`), racing with
+/// the owner's (or a helper's) fire: whenever the hint says so, the entry is
+/// already gone and its waker already taken, so skipping the cancel leaks
+/// nothing; otherwise the cancel or the fire removes it. Either way the
+/// waker is woken at most once and dropped exactly once.
+fn fired_hint_vs_fire(deadline: u64, now: u64, try_only: bool) {
+    loom::model(move || {
+        let slot = Arc::new(TimerSlot::new());
+        let (waker, counts) = counting_waker();
+        let key = slot.insert(deadline, waker);
+        let th = {
+            let slot = slot.clone();
+            thread::spawn(move || fire_and_wake(&slot, now, try_only))
+        };
+        let skipped = slot.has_fired_through(deadline);
+        if skipped {
+            // The hint is never true before the fire that removed the entry
+            // has stored it (under the lock, after `advance`).
+            assert!(now >= deadline);
+            assert!(
+                !slot.reset(key, deadline + 100),
+                "hinted fired, yet pending"
+            );
+        } else {
+            slot.cancel(key);
+        }
+        let fired = th.join().unwrap();
+        if skipped {
+            assert_eq!(fired, Some(1));
+        }
+        assert!(counts.wakes() <= 1);
+        assert_eq!(slot.next(), NEVER, "an entry was left behind");
+        drop(slot);
+        assert_eq!(counts.drops(), 1, "the waker must be dropped exactly once");
+    });
+}
+
+/// The hint vs the owner's fire of the due entry.
+#[test]
+fn entry_fired_hint_vs_owner_fire() {
+    fired_hint_vs_fire(5, 10, false);
+}
+
+/// The hint vs a helper's `try_only` fire of the due entry.
+#[test]
+fn entry_fired_hint_vs_helper_fire() {
+    fired_hint_vs_fire(5, 10, true);
+}
+
+/// The hint vs a fire before the entry is due: never true.
+#[test]
+fn entry_fired_hint_vs_early_fire() {
+    fired_hint_vs_fire(20, 10, false);
 }
 
 /// `set_waker` vs a fire of a due entry.
