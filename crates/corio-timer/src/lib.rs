@@ -79,8 +79,8 @@
 //! [`Wheel::advance`] to `target` first fires the ready list, then repeats:
 //! take the next slot (as above); if it starts after `target`, stop; else set
 //! `now` to the slot's start and process it. A level-0 slot *fires*: its
-//! entries are removed, sorted by insertion sequence number (cascading may
-//! have interleaved them) and handed to the callback. A higher slot
+//! entries are removed and handed to the callback in list order, which is
+//! insertion order (invariant 7). A higher slot
 //! *cascades*: each entry is re-placed relative to the new `now`, which puts
 //! it at a strictly lower level (its deadline shares the slot's level-`l`
 //! block with the new `now`). The overflow list is processed the same way
@@ -127,7 +127,16 @@
 //!    list alone (the ready list, else the lowest occupied slot of the lowest
 //!    non-empty level, O(1) at level 0, else the overflow list), which holds
 //!    the minimum by invariants 1 and 4.
-//! 7. Sequence numbers strictly increase with each insert and reset.
+//! 7. Every list is in insertion order (a reset counts as an insertion):
+//!    inserts and resets append, and a cascade walks its list in order and
+//!    appends each entry to its new list. A cascade never appends behind an
+//!    entry inserted later: an entry reaches level `l` directly only once
+//!    `now` is inside its deadline's level-`(l+1)` block, and by then every
+//!    coarser slot holding that deadline has started, so it was cascaded
+//!    (no occupied slot starts at or before `now`; invariant 4). So entries
+//!    due at the same tick fire in insertion order without a sequence
+//!    number; only the ready list, whose deadlines differ, is sorted (by a
+//!    stable sort on the deadline).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -228,8 +237,6 @@ pub struct TimerKey {
 struct Entry<T> {
     /// The tick the entry expires at.
     deadline: u64,
-    /// Insertion sequence number: orders entries due at the same tick.
-    seq: u64,
     /// Next entry in the entry's list (circular), or in the free list.
     next: u32,
     /// Previous entry in the entry's list (circular).
@@ -272,8 +279,6 @@ pub struct Wheel<T> {
     len: usize,
     /// The tick up to which `advance` has processed.
     now: u64,
-    /// Sequence number of the next insertion.
-    next_seq: u64,
     /// Head of every list (level slots, ready, overflow), or [`NIL`].
     heads: [u32; LISTS],
     /// Per level: bit `s` set iff slot `s` is non-empty.
@@ -340,7 +345,6 @@ impl<T> Wheel<T> {
             free: NIL,
             len: 0,
             now: 0,
-            next_seq: 0,
             heads: [NIL; LISTS],
             occupied: [0; LEVELS],
             levels: 0,
@@ -427,14 +431,11 @@ impl<T> Wheel<T> {
     /// assert_eq!(fired, ["past", "now"]);
     /// ```
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
-        let seq = self.next_seq;
-        self.next_seq += 1;
         let index = if self.free != NIL {
             let index = self.free;
             let entry = &mut self.entries[index as usize];
             self.free = entry.next;
             entry.deadline = deadline;
-            entry.seq = seq;
             entry.value = Some(value);
             index
         } else {
@@ -442,7 +443,6 @@ impl<T> Wheel<T> {
             assert!(index < NIL as usize, "corio-timer: too many timers");
             self.entries.push(Entry {
                 deadline,
-                seq,
                 next: NIL,
                 prev: NIL,
                 generation: NonZeroU32::MIN,
@@ -517,8 +517,6 @@ impl<T> Wheel<T> {
         let entry = &mut self.entries[index as usize];
         let old = entry.deadline;
         entry.deadline = deadline;
-        entry.seq = self.next_seq;
-        self.next_seq += 1;
         self.link(index, list_for(self.now, deadline));
         let min = self.min_cache.get_mut();
         if deadline <= *min {
@@ -814,7 +812,7 @@ impl<T> Wheel<T> {
     }
 
     /// Fires every entry of list `list` (the ready list or a level-0 slot) in
-    /// (deadline, sequence) order.
+    /// deadline order, ties in insertion order (= list order, invariant 7).
     fn fire(&mut self, list: usize, f: &mut impl FnMut(TimerKey, T)) {
         let mut batch = std::mem::take(&mut self.scratch);
         batch.clear();
@@ -827,14 +825,12 @@ impl<T> Wheel<T> {
                 break;
             }
         }
-        if batch.len() > 1 {
+        if list == READY && batch.len() > 1 {
             let entries = &self.entries;
-            let order = |&i: &u32| {
-                let entry = &entries[i as usize];
-                (entry.deadline, entry.seq)
-            };
-            if !batch.is_sorted_by_key(order) {
-                batch.sort_unstable_by_key(order);
+            let deadline = |&i: &u32| entries[i as usize].deadline;
+            if !batch.is_sorted_by_key(deadline) {
+                // Stable: ties keep list (insertion) order.
+                batch.sort_by_key(deadline);
             }
         }
         *self.min_valid.get_mut() = false;
