@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::context;
 use crate::scheduler::{worker, Shared, WorkerCx};
-use crate::sync::{thread, Arc};
+use crate::sync::{thread, Arc, Ordering};
 use crate::task::{panic_message, Cancelled, Header, Task, TaskError, TaskId, TaskRef, NO_OWNER};
 
 /// What the exception handler is told: asyncio's exception-handler
@@ -732,6 +732,28 @@ impl Metrics {
     /// ```
     pub fn live_tasks(&self) -> usize {
         self.shared.registry.live()
+    }
+
+    /// How many times the workers have gone to sleep (parked in their
+    /// event loop with nothing to do), summed over all workers. Each park
+    /// is a system call, and each wakeup from one a context switch, so a
+    /// count that grows with the work done shows workers being woken for
+    /// nothing.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let m = rt.handle().metrics();
+    /// rt.run(async {
+    ///     corio_executor::sleep(std::time::Duration::from_millis(20)).await.unwrap();
+    /// });
+    /// assert!(m.worker_park_count() >= 1); // the idle worker slept meanwhile
+    /// ```
+    pub fn worker_park_count(&self) -> u64 {
+        self.shared
+            .remotes
+            .iter()
+            .map(|r| r.parks.load(Ordering::Relaxed) as u64)
+            .sum()
     }
 }
 

@@ -94,11 +94,29 @@ pub(crate) struct Remote {
     /// `!Send` tasks of this worker woken from other threads.
     inbox: Mutex<Inbox>,
     inbox_flag: AtomicBool,
+    /// How many times this worker went to sleep (for `Metrics`).
+    pub(crate) parks: AtomicUsize,
 }
 
 struct Inbox {
     queue: VecDeque<Notified>,
     closed: bool,
+}
+
+/// Why a task is being queued, which decides where it goes on a worker.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Push {
+    /// Woken by another task: the LIFO slot (message-passing pairs run back
+    /// to back).
+    Wake,
+    /// Newly spawned: the back of the run queue, and a parked worker is
+    /// woken to steal it.
+    Spawn,
+    /// Woken during its own poll (it yielded): the back of the run queue.
+    /// A parked worker is woken only if there is other work queued: else
+    /// this worker runs it next, and waking another one just to steal it
+    /// (or find nothing) costs two context switches per yield.
+    Requeue,
 }
 
 /// The scheduler hook stored in every task: which runtime it belongs to,
@@ -119,11 +137,11 @@ impl Hook {
 
 impl Schedule for Hook {
     fn schedule(&self, task: Notified) {
-        self.shared.schedule(task, false);
+        self.shared.schedule(task, Push::Wake);
     }
 
     fn reschedule(&self, task: Notified) {
-        self.shared.schedule(task, true);
+        self.shared.schedule(task, Push::Requeue);
     }
 
     fn release(&self, task: &Header) -> bool {
@@ -201,6 +219,7 @@ impl Shared {
                     closed: false,
                 }),
                 inbox_flag: AtomicBool::new(false),
+                parks: AtomicUsize::new(0),
             });
             cores.push(core);
         }
@@ -256,7 +275,7 @@ impl Shared {
         let hook = Hook::new(this.clone(), id);
         let (raw, notified, join) = task::allocate(future, hook, id, owner, name);
         match this.registry.insert(raw) {
-            Ok(()) => this.schedule(notified, true),
+            Ok(()) => this.schedule(notified, Push::Spawn),
             Err(raw) => {
                 // The runtime is shutting down: the task never runs.
                 drop(notified);
@@ -268,13 +287,12 @@ impl Shared {
         unsafe { Task::from_raw(join) }
     }
 
-    /// Queues a notified task. `is_yield`: it goes to the back of the queue
-    /// (a spawn, a yield, a wake during its own poll), not the LIFO slot.
-    pub(crate) fn schedule(&self, task: Notified, is_yield: bool) {
+    /// Queues a notified task (see [`Push`] for where it goes).
+    pub(crate) fn schedule(&self, task: Notified, how: Push) {
         let owner = task.header().owner();
         match self.current_worker() {
             Some(cx) if owner == NO_OWNER || owner == cx.core.index => {
-                cx.schedule_local(task, is_yield, owner != NO_OWNER)
+                cx.schedule_local(task, how, owner != NO_OWNER)
             }
             _ => self.schedule_remote(task, owner),
         }

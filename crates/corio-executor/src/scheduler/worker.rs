@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 
 use super::park::DefaultDriver;
 use super::pool::LocalCache;
-use super::Shared;
+use super::{Push, Shared};
 use crate::context;
 use crate::queue::LocalQueue;
 use crate::sync::{
@@ -91,13 +91,23 @@ impl WorkerCx {
     }
 
     /// Queues a task on this worker (called on this worker's thread).
-    pub(crate) fn schedule_local(&self, task: Notified, is_yield: bool, is_local_task: bool) {
+    pub(crate) fn schedule_local(&self, task: Notified, how: Push, is_local_task: bool) {
         let core = &*self.core;
         if is_local_task && self.multi() {
             core.local_queue.borrow_mut().push_back(task);
             return;
         }
-        if is_yield || !self.multi() {
+        if how == Push::Requeue {
+            let alone = core.run_queue.is_empty() && {
+                let lifo = core.lifo_slot.take();
+                let empty = lifo.is_none();
+                core.lifo_slot.set(lifo);
+                empty
+            };
+            self.push_back_notify(task, !alone);
+            return;
+        }
+        if how == Push::Spawn || !self.multi() {
             self.push_back(task);
             return;
         }
@@ -109,12 +119,18 @@ impl WorkerCx {
     /// Pushes to the back of the run queue, overflowing half of it to the
     /// injector when full, and wakes a parked worker to steal.
     fn push_back(&self, task: Notified) {
+        self.push_back_notify(task, true);
+    }
+
+    /// [`push_back`](Self::push_back), waking a parked worker only if
+    /// `notify`.
+    fn push_back_notify(&self, task: Notified, notify: bool) {
         let core = &*self.core;
         if core.run_queue.len() >= LOCAL_QUEUE_CAPACITY {
             self.overflow();
         }
         core.run_queue.push(task);
-        if self.multi() {
+        if notify && self.multi() {
             self.shared.notify_parked();
         }
     }
@@ -309,6 +325,7 @@ impl WorkerCx {
             if !shared.is_shutdown() && !shared.has_inbox(index) {
                 let timeout = shared.clock.timeout_until(until);
                 if timeout != Some(std::time::Duration::ZERO) {
+                    shared.remotes[index].parks.fetch_add(1, Ordering::Relaxed);
                     let mut driver = core.driver.borrow_mut();
                     shared.remotes[index].parker.park(&mut *driver, timeout);
                 }
