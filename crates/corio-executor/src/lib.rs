@@ -70,5 +70,5 @@ pub use runtime::{
     current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle, Metrics,
     Runtime, TaskBuilder, YieldNow,
 };
-pub use task::{Cancelled, Task, TaskError, TaskId, TaskRef};
+pub use task::{poll_cancelled, CancelScope, Cancelled, Task, TaskError, TaskId, TaskRef};
 pub use time::{interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep};

@@ -863,8 +863,8 @@ pub fn current_task() -> Option<TaskRef> {
 /// Yields to the other ready tasks: the current task goes to the back of
 /// the ready queue (asyncio's `await asyncio.sleep(0)`).
 ///
-/// Returns `Err(Cancelled)` when the task has a cancellation request to
-/// deliver (from the cancellation layer); today it always returns `Ok`.
+/// It is a cancellation point: it returns `Err(Cancelled)` when the task
+/// (or a timeout scope it is in) has a cancellation request to deliver.
 ///
 /// ```
 /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
@@ -897,6 +897,9 @@ impl Future for YieldNow {
     type Output = Result<(), Cancelled>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(c) = crate::task::poll_cancelled() {
+            return Poll::Ready(Err(c));
+        }
         if self.yielded {
             return Poll::Ready(Ok(()));
         }

@@ -46,9 +46,9 @@
 use std::future::Future;
 
 pub use corio_executor::{
-    current_task, interval, interval_at, sleep, sleep_until, spawn, spawn_local, yield_now,
-    Builder, Cancelled, ExceptionContext, Handle, Interval, Metrics, MissedTickBehavior, Runtime,
-    Sleep, Task, TaskError, TaskId, TaskRef, YieldNow,
+    current_task, interval, interval_at, poll_cancelled, sleep, sleep_until, spawn, spawn_local,
+    yield_now, Builder, CancelScope, Cancelled, ExceptionContext, Handle, Interval, Metrics,
+    MissedTickBehavior, Runtime, Sleep, Task, TaskError, TaskId, TaskRef, YieldNow,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs

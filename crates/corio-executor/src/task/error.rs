@@ -4,8 +4,16 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+use super::TaskId;
+
 /// A task was cancelled, or an awaitable was interrupted by a cancellation
 /// request (asyncio's `CancelledError`).
+///
+/// An awaitable that completes with `Err(Cancelled)` has *delivered* one
+/// cancellation request to the task (or to the timeout scope it belongs
+/// to, see [`scope`](Cancelled::scope)). The task then cleans up, awaiting
+/// normally, and ends as cancelled, unless it refuses the request with
+/// [`suppress`](Cancelled::suppress).
 ///
 /// # Example
 ///
@@ -19,6 +27,37 @@ use std::sync::Arc;
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Cancelled {
     message: Option<Arc<str>>,
+    source: Source,
+}
+
+/// Whose request a [`Cancelled`] delivers.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) enum Source {
+    /// Made by hand (`Cancelled::new`), or an abort: refers to no request.
+    #[default]
+    None,
+    /// A `cancel()` of this task.
+    Task(TaskId),
+    /// The expiry of the timeout scope with this id, in this task.
+    Scope(TaskId, u64),
+}
+
+/// Which request a [`Cancelled`] delivered: see [`Cancelled::scope`].
+///
+/// ```
+/// use corio_executor::{Cancelled, CancelScope};
+/// assert_eq!(Cancelled::new().scope(), CancelScope::None);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CancelScope {
+    /// None: the value was made by hand, or the task was aborted.
+    None,
+    /// The whole task: `cancel()` was called on it.
+    Task,
+    /// A timeout scope (`timeout`, `wait_for`) inside the task expired: the
+    /// scope turns this cancellation into a `TimeoutError` when its future
+    /// finishes.
+    Timeout,
 }
 
 impl Cancelled {
@@ -28,7 +67,15 @@ impl Cancelled {
     /// assert_eq!(corio_executor::Cancelled::new().message(), None);
     /// ```
     pub fn new() -> Cancelled {
-        Cancelled { message: None }
+        Cancelled::default()
+    }
+
+    pub(crate) fn delivered(message: Option<Arc<str>>, source: Source) -> Cancelled {
+        Cancelled { message, source }
+    }
+
+    pub(crate) fn source(&self) -> Source {
+        self.source
     }
 
     /// A cancellation carrying the message given to `cancel_with`.
@@ -40,6 +87,7 @@ impl Cancelled {
     pub fn with_message(message: impl Into<Arc<str>>) -> Cancelled {
         Cancelled {
             message: Some(message.into()),
+            source: Source::None,
         }
     }
 
@@ -50,6 +98,72 @@ impl Cancelled {
     /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+
+    /// The message as shared.
+    pub(crate) fn message_arc(&self) -> Option<Arc<str>> {
+        self.message.clone()
+    }
+
+    /// Which request this delivered: the task's own `cancel()`, or the
+    /// expiry of a timeout scope.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corio_executor::CancelScope;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let me = corio_executor::current_task().unwrap();
+    ///     me.cancel();
+    ///     let c = corio_executor::sleep(Duration::from_secs(1)).await.unwrap_err();
+    ///     assert_eq!(c.scope(), CancelScope::Task);
+    ///     c.suppress(); // or `run` would see the main task end cancelled
+    /// });
+    /// ```
+    pub fn scope(&self) -> CancelScope {
+        match self.source {
+            Source::None => CancelScope::None,
+            Source::Task(_) => CancelScope::Task,
+            Source::Scope(..) => CancelScope::Timeout,
+        }
+    }
+
+    /// Refuses the cancellation this value delivered (asyncio: catching
+    /// `CancelledError` and carrying on): the task, or the timeout scope
+    /// that made the request, no longer counts it. A task whose every
+    /// delivered request was suppressed delivers its output normally, and a
+    /// timeout whose future suppressed its request returns that future's
+    /// output instead of `TimeoutError`.
+    ///
+    /// Refusing is explicit because in Rust a result is easily dropped:
+    /// `let _ = sleep(d).await;` does not swallow a cancellation.
+    ///
+    /// Call it from the task the value was delivered to (anywhere else it
+    /// does nothing), while the scope that made the request is still
+    /// running. Suppressing a request does not withdraw it from
+    /// [`cancelling`](crate::Task::cancelling); `uncancel` does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let out = rt.run(async {
+    ///     let task = corio_executor::spawn(async {
+    ///         match corio_executor::sleep(Duration::from_secs(3600)).await {
+    ///             Ok(()) => "slept",
+    ///             Err(c) => {
+    ///                 c.suppress();
+    ///                 "refused"
+    ///             }
+    ///         }
+    ///     });
+    ///     corio_executor::yield_now().await.unwrap();
+    ///     task.cancel();
+    ///     task.await
+    /// });
+    /// assert_eq!(out.unwrap(), "refused");
+    /// ```
+    pub fn suppress(self) {
+        crate::task::cancel::suppress(&self);
     }
 }
 

@@ -42,12 +42,14 @@
 //!   drops the futures of those not yet complete, on a thread allowed to
 //!   drop them (a `!Send` task's own worker).
 
+mod cancel;
 mod error;
 mod id;
 mod raw;
 mod state;
 
-pub use error::{Cancelled, TaskError};
+pub use cancel::poll_cancelled;
+pub use error::{CancelScope, Cancelled, TaskError};
 pub use id::TaskId;
 pub(crate) use raw::allocate;
 #[cfg(loom)]
@@ -88,6 +90,10 @@ use crate::context;
 #[must_use = "dropping a Task detaches it; await it to get its output"]
 pub struct Task<T> {
     raw: NonNull<Header>,
+    /// Cancellations delivered to the awaiting task while it awaited this
+    /// one, and forwarded to it (asyncio: cancelling the awaiter cancels
+    /// what it awaits).
+    forwarded: Vec<Cancelled>,
     _output: PhantomData<T>,
 }
 
@@ -108,6 +114,7 @@ impl<T> Task<T> {
     pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> Task<T> {
         Task {
             raw,
+            forwarded: Vec::new(),
             _output: PhantomData,
         }
     }
@@ -146,6 +153,103 @@ impl<T> Task<T> {
     /// ```
     pub fn abort(&self) {
         Header::abort(self.raw)
+    }
+
+    /// Requests cancellation, asyncio's way (`task.cancel()`): the task is
+    /// woken, and the next corio awaitable it reaches (or the one it is
+    /// suspended in) completes with `Err(Cancelled)`. The task may clean
+    /// up, awaiting normally, and ends as cancelled unless it refuses with
+    /// [`Cancelled::suppress`]. A task cancelled before it first runs never
+    /// runs its body.
+    ///
+    /// Returns false, doing nothing, if the task is already done. Calling
+    /// it again before the request is delivered counts one more request
+    /// ([`cancelling`](Task::cancelling)) but delivers only once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(async {
+    ///     corio_executor::sleep(Duration::from_secs(3600)).await
+    /// });
+    /// corio_executor::yield_now().await.unwrap(); // let it start sleeping
+    /// assert!(task.cancel());
+    /// let err = task.await.unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// # });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        Header::cancel(self.raw, None)
+    }
+
+    /// [`cancel`](Task::cancel) with a message, which the delivered
+    /// [`Cancelled`] carries (asyncio's `cancel(msg)`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(async {
+    ///     let err = corio_executor::sleep(Duration::from_secs(3600)).await.unwrap_err();
+    ///     err.message().map(str::to_owned)
+    /// });
+    /// corio_executor::yield_now().await.unwrap();
+    /// task.cancel_with("closing");
+    /// let corio_executor::TaskError::Cancelled(c) = task.await.unwrap_err() else { panic!() };
+    /// assert_eq!(c.message(), Some("closing"));
+    /// # });
+    /// ```
+    pub fn cancel_with(&self, message: impl Into<std::sync::Arc<str>>) -> bool {
+        Header::cancel(self.raw, Some(message.into()))
+    }
+
+    /// How many cancellation requests are outstanding: `cancel()` calls
+    /// not withdrawn by [`uncancel`](Task::uncancel) (asyncio 3.11's
+    /// `cancelling()`).
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// task.cancel();
+    /// task.cancel();
+    /// assert_eq!(task.cancelling(), 2);
+    /// # });
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.header().cancelling()
+    }
+
+    /// Withdraws one cancellation request; returns how many remain (asyncio
+    /// 3.11's `uncancel()`). A task that finishes with none outstanding
+    /// delivers its output even if a cancellation reached it.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// task.cancel();
+    /// assert_eq!(task.uncancel(), 0);
+    /// # });
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.header().uncancel()
+    }
+
+    /// True if the task finished as cancelled (by `cancel()` or `abort()`).
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// task.cancel();
+    /// corio_executor::yield_now().await.unwrap();
+    /// assert!(task.done() && task.cancelled());
+    /// # });
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.header().state.load().is_cancelled()
     }
 
     /// The task's id, unique in the process.
@@ -206,13 +310,34 @@ impl<T> Task<T> {
 impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(c) = poll_cancelled() {
+            // The awaiter is being cancelled: so is what it awaits (asyncio),
+            // and the awaiter goes on waiting for it to finish.
+            if !Header::cancel(self.raw, c.message_arc()) {
+                // It had finished already: the awaiter is cancelled, and the
+                // output stays with the task.
+                return Poll::Ready(Err(TaskError::Cancelled(c)));
+            }
+            self.forwarded.push(c);
+        }
         std::task::ready!(context::poll_proceed(cx));
         let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
         // SAFETY: we hold the join handle's reference and pass a slot of the
         // task's exact output type.
         unsafe {
             raw::try_read_output_raw(self.raw, &mut out as *mut _ as *mut (), cx.waker());
+        }
+        if out.is_ready() && !self.forwarded.is_empty() {
+            let forwarded = std::mem::take(&mut self.forwarded);
+            if let Poll::Ready(Err(TaskError::Cancelled(_))) = out {
+                // The awaiter receives its own cancellation.
+                let last = forwarded.into_iter().last().expect("not empty");
+                return Poll::Ready(Err(TaskError::Cancelled(last)));
+            }
+            // The awaited task refused (or panicked): the cancellation was
+            // absorbed, the awaiter gets the outcome.
+            forwarded.into_iter().for_each(Cancelled::suppress);
         }
         out
     }
@@ -335,6 +460,75 @@ impl TaskRef {
     /// ```
     pub fn abort(&self) {
         Header::abort(self.raw)
+    }
+
+    /// Requests cancellation; see [`Task::cancel`]. A task may cancel
+    /// itself: the request is delivered at its next await.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async {
+    ///     corio_executor::current_task().unwrap().cancel();
+    ///     corio_executor::yield_now().await.is_err()
+    /// });
+    /// assert!(t.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        Header::cancel(self.raw, None)
+    }
+
+    /// Requests cancellation with a message; see [`Task::cancel_with`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(std::future::pending::<()>());
+    /// assert!(t.task_ref().cancel_with("stop"));
+    /// # });
+    /// ```
+    pub fn cancel_with(&self, message: impl Into<std::sync::Arc<str>>) -> bool {
+        Header::cancel(self.raw, Some(message.into()))
+    }
+
+    /// Outstanding cancellation requests; see [`Task::cancelling`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// assert_eq!(corio_executor::current_task().unwrap().cancelling(), 0);
+    /// # });
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.header().cancelling()
+    }
+
+    /// Withdraws one request; see [`Task::uncancel`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// me.cancel();
+    /// assert_eq!(me.uncancel(), 0);
+    /// let _ = corio_executor::yield_now().await; // the request is still delivered (3.11)
+    /// # });
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.header().uncancel()
+    }
+
+    /// True if the task finished as cancelled; see [`Task::cancelled`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// assert!(!corio_executor::current_task().unwrap().cancelled());
+    /// # });
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.header().state.load().is_cancelled()
     }
 }
 

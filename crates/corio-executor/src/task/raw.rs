@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use super::cancel;
 use super::error::{Cancelled, TaskError};
 use super::id::TaskId;
 use super::state::{State, ToIdle, ToRunning, WakeAction};
@@ -229,6 +230,17 @@ impl Header {
             unsafe { (header.vtable.schedule)(ptr) }
         }
     }
+
+    /// Queues the task.
+    ///
+    /// # Safety
+    ///
+    /// The caller hands over a reference taken for the notification (a
+    /// state transition that returned `WakeAction::Submit`).
+    pub(crate) unsafe fn schedule_raw(ptr: NonNull<Header>) {
+        // SAFETY: forwarded contract.
+        unsafe { (ptr.as_ref().vtable.schedule)(ptr) }
+    }
 }
 
 /// A reference to a task that is due to run. Owning one means owning one
@@ -399,7 +411,16 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
         ToRunning::Poll => {}
         ToRunning::Abort => {
             cancel_future(cell);
-            complete(cell);
+            complete(cell, true);
+            return;
+        }
+        ToRunning::CancelBeforeStart => {
+            // asyncio throws `CancelledError` into a coroutine that never
+            // started: its body does not run.
+            let c = cell.header.take_request_before_start();
+            drop_future(cell);
+            set_stage(cell, Stage::Finished(Err(TaskError::Cancelled(c))));
+            complete(cell, true);
             return;
         }
         ToRunning::Skip => {
@@ -446,20 +467,52 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
             }
             ToIdle::Abort => {
                 cancel_future(cell);
-                complete(cell);
+                complete(cell, true);
             }
         },
         Ok(Poll::Ready(output)) => {
             drop_future(cell);
             set_stage(cell, Stage::Finished(Ok(output)));
-            complete(cell);
+            complete_with_output(cell);
         }
         Err(payload) => {
             drop_future(cell);
             set_stage(cell, Stage::Finished(Err(TaskError::panicked(payload))));
-            complete(cell);
+            complete(cell, false);
         }
     }
+}
+
+/// Completes a task whose future returned: with its output, unless a
+/// cancellation request decides otherwise (the outcome rule of `cancel.rs`).
+fn complete_with_output<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+    // Fast path: no cancellation was ever requested.
+    if let Ok(prev) = cell.header.state.transition_to_complete(false, true) {
+        after_complete(cell, prev);
+        return;
+    }
+    // With the extras lock held, `cancel()` cannot run meanwhile.
+    let (prev, dropped) = cell.header.with_extras(|e| {
+        let pending = cell.header.state.load().is_cancel_requested();
+        let cancelled = cancel::outcome(e, pending);
+        let dropped = cancelled.map(|c| {
+            cell.stage.with_mut(|s| {
+                // SAFETY: the runner (RUNNING is still ours) owns the stage.
+                unsafe { std::ptr::replace(s, Stage::Finished(Err(TaskError::Cancelled(c)))) }
+            })
+        });
+        let prev = cell
+            .header
+            .state
+            .transition_to_complete(dropped.is_some(), false)
+            .expect("a slow completion never fails");
+        (prev, dropped)
+    });
+    if let Some(output) = dropped {
+        // The output of a task that ended cancelled: dropped outside the lock.
+        drop_output(cell, output);
+    }
+    after_complete(cell, prev);
 }
 
 fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
@@ -501,8 +554,17 @@ fn cancel_future<F: Future, S: Schedule>(cell: &Cell<F, S>) {
 /// Publishes the outcome: sets `COMPLETE`, hands the output to the handle
 /// (or drops it), wakes the joiner, leaves the registry and releases the
 /// runner's reference.
-fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>) {
-    let prev = cell.header.state.transition_to_complete();
+fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, cancelled: bool) {
+    let prev = cell
+        .header
+        .state
+        .transition_to_complete(cancelled, false)
+        .expect("a slow completion never fails");
+    after_complete(cell, prev);
+}
+
+/// The rest of completion, after the state says `COMPLETE`.
+fn after_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, prev: super::state::Snapshot) {
     if !prev.is_join_interested() {
         // Nobody can ever read the output: it is ours to drop.
         let out = cell.stage.with_mut(|s| {
@@ -660,7 +722,7 @@ unsafe fn shutdown<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     if cell.header.state.transition_to_shutdown() {
         cancel_future(cell);
         // `complete` releases the reference we hold (the registry's).
-        complete(cell);
+        complete(cell, true);
     } else {
         // SAFETY: release the registry's reference.
         unsafe { Header::ref_dec(ptr) }

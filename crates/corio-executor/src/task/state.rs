@@ -9,8 +9,11 @@
 //! | 3   | `JOIN_INTEREST` | spawn (a `Task` handle exists)           | dropping the `Task` handle |
 //! | 4   | `JOIN_WAKER`    | the handle, after writing the join-waker slot | the handle, before rewriting it |
 //! | 5   | `ABORTED`       | `abort()`, runtime shutdown              | never |
-//! | 6   | `CANCEL_REQUESTED` | reserved for soft cancellation (`cancel()`) | its delivery |
-//! | 7.. | reference count | each `Waker`, `Task`, `TaskRef`, queued `Notified`, the registry | their drops |
+//! | 6   | `CANCEL_REQUESTED` | `cancel()` (extras lock held)      | its delivery at an await point (extras lock held) |
+//! | 7   | `CANCEL_SEEN`   | `cancel()`, with `CANCEL_REQUESTED` (sticky) | never |
+//! | 8   | `POLLED`        | the first `transition_to_running`        | never |
+//! | 9   | `CANCELLED`     | completion, when the outcome is a cancellation (with `COMPLETE`) | never |
+//! | 10.. | reference count | each `Waker`, `Task`, `TaskRef`, queued `Notified`, the registry | their drops |
 //!
 //! Invariants:
 //!
@@ -31,6 +34,13 @@
 //! * **Lifetime.** The allocation is freed by whoever drops the count to
 //!   zero. The registry's reference is held until completion, so a task is
 //!   never freed with a live future.
+//! * **Cancellation** (asyncio's, see `cancel.rs`). `CANCEL_REQUESTED` and
+//!   `CANCEL_SEEN` change only with the task's extras lock held, where the
+//!   request count, deliveries and suppressions are kept. Completion takes a
+//!   fast path (one CAS that fails if `CANCEL_SEEN` is set) or, once a
+//!   cancellation was ever requested, decides the outcome under that lock,
+//!   so `cancel()` and completion are linearizable: either `cancel()` sees
+//!   `COMPLETE` and returns false, or the completing thread sees the request.
 //!
 //! Every transition below is one atomic read-modify-write.
 
@@ -43,8 +53,11 @@ const JOIN_INTEREST: usize = 1 << 3;
 const JOIN_WAKER: usize = 1 << 4;
 const ABORTED: usize = 1 << 5;
 const CANCEL_REQUESTED: usize = 1 << 6;
+const CANCEL_SEEN: usize = 1 << 7;
+const POLLED: usize = 1 << 8;
+const CANCELLED: usize = 1 << 9;
 
-const REF_SHIFT: usize = 7;
+const REF_SHIFT: usize = 10;
 const REF_ONE: usize = 1 << REF_SHIFT;
 const STATE_MASK: usize = REF_ONE - 1;
 
@@ -66,6 +79,10 @@ pub enum ToRunning {
     Poll,
     /// The task was aborted: the caller owns the future and must drop it.
     Abort,
+    /// The task is being polled for the first time with a cancellation
+    /// request pending: the caller owns the future and must complete the
+    /// task as cancelled without polling it (its body never runs).
+    CancelBeforeStart,
     /// The task is already running or complete: drop the notification.
     Skip,
 }
@@ -134,9 +151,11 @@ impl State {
             if s.is_running() || s.is_complete() {
                 return (ToRunning::Skip, None);
             }
-            let next = Snapshot((s.0 | RUNNING) & !NOTIFIED);
+            let next = Snapshot((s.0 | RUNNING | POLLED) & !NOTIFIED);
             if s.is_aborted() {
                 (ToRunning::Abort, Some(next))
+            } else if s.is_cancel_requested() && s.0 & POLLED == 0 {
+                (ToRunning::CancelBeforeStart, Some(next))
             } else {
                 (ToRunning::Poll, Some(next))
             }
@@ -167,11 +186,53 @@ impl State {
     }
 
     /// The future finished (or was dropped). Clears `RUNNING`, sets
-    /// `COMPLETE`, and returns the word as it was just before.
-    pub fn transition_to_complete(&self) -> Snapshot {
-        let prev = Snapshot(self.0.fetch_xor(RUNNING | COMPLETE, AcqRel));
-        debug_assert!(prev.is_running() && !prev.is_complete());
-        prev
+    /// `COMPLETE` (and `CANCELLED` if `cancelled`), and returns the word as
+    /// it was just before.
+    ///
+    /// `fast`: fail, changing nothing, if a cancellation was ever requested;
+    /// the caller then decides the outcome with the extras lock held and
+    /// calls again with `fast` false. Without `fast` it always succeeds.
+    pub fn transition_to_complete(&self, cancelled: bool, fast: bool) -> Result<Snapshot, ()> {
+        self.update(|s| {
+            debug_assert!(s.is_running() && !s.is_complete());
+            if fast && s.0 & CANCEL_SEEN != 0 {
+                return (Err(()), None);
+            }
+            let mut next = (s.0 & !RUNNING) | COMPLETE;
+            if cancelled {
+                next |= CANCELLED;
+            }
+            (Ok(s), Some(Snapshot(next)))
+        })
+    }
+
+    /// `cancel()`, with the task's extras lock held: sets `CANCEL_REQUESTED`
+    /// and `CANCEL_SEEN` and wakes the task like `wake_by_ref` (so it reaches
+    /// an await point where the request is delivered). Fails if the task is
+    /// complete.
+    pub fn request_cancel(&self) -> Result<WakeAction, ()> {
+        self.update(|s| {
+            if s.is_complete() {
+                return (Err(()), None);
+            }
+            let flags = s.0 | CANCEL_REQUESTED | CANCEL_SEEN;
+            if s.is_notified() {
+                (Ok(WakeAction::Nothing), Some(Snapshot(flags)))
+            } else if s.is_running() {
+                (Ok(WakeAction::Nothing), Some(Snapshot(flags | NOTIFIED)))
+            } else {
+                check_overflow(s);
+                (
+                    Ok(WakeAction::Submit),
+                    Some(Snapshot((flags | NOTIFIED) + REF_ONE)),
+                )
+            }
+        })
+    }
+
+    /// The pending request was delivered (extras lock held).
+    pub fn clear_cancel_requested(&self) {
+        self.0.fetch_and(!CANCEL_REQUESTED, AcqRel);
     }
 
     /// Runtime shutdown wants to drop the future. Sets `ABORTED`; if the
@@ -346,9 +407,17 @@ impl Snapshot {
     pub fn is_aborted(self) -> bool {
         self.0 & ABORTED != 0
     }
-    /// A soft cancellation request is pending.
+    /// A soft cancellation request is pending (not yet delivered).
     pub fn is_cancel_requested(self) -> bool {
         self.0 & CANCEL_REQUESTED != 0
+    }
+    /// `cancel()` was called at least once.
+    pub fn is_cancel_seen(self) -> bool {
+        self.0 & CANCEL_SEEN != 0
+    }
+    /// The task completed as cancelled (or aborted).
+    pub fn is_cancelled(self) -> bool {
+        self.0 & CANCELLED != 0
     }
     /// The number of references.
     pub fn ref_count(self) -> usize {
@@ -369,6 +438,8 @@ impl std::fmt::Debug for Snapshot {
             .field("join_interest", &self.is_join_interested())
             .field("join_waker", &self.has_join_waker())
             .field("aborted", &self.is_aborted())
+            .field("cancel_requested", &self.is_cancel_requested())
+            .field("cancelled", &self.is_cancelled())
             .field("refs", &self.ref_count())
             .finish()
     }
@@ -429,10 +500,35 @@ mod tests {
     fn join_handle_cannot_drop_interest_after_completion() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
-        let prev = s.transition_to_complete();
+        let prev = s.transition_to_complete(false, true).unwrap();
         assert!(prev.is_join_interested());
         assert!(s.drop_join_interest().is_err());
         assert!(s.set_join_waker().is_err());
+    }
+
+    #[test]
+    fn a_cancel_before_the_first_poll_is_seen_by_it_and_only_by_it() {
+        let s = State::new();
+        assert_eq!(s.request_cancel(), Ok(WakeAction::Nothing)); // notified
+        assert_eq!(s.transition_to_running(), ToRunning::CancelBeforeStart);
+        let t = State::new();
+        assert_eq!(t.transition_to_running(), ToRunning::Poll);
+        assert_eq!(t.transition_to_idle(), ToIdle::Idle);
+        assert_eq!(t.request_cancel(), Ok(WakeAction::Submit));
+        assert_eq!(t.transition_to_running(), ToRunning::Poll);
+    }
+
+    #[test]
+    fn cancel_of_a_complete_task_fails_and_completion_after_cancel_takes_the_slow_path() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.request_cancel(), Ok(WakeAction::Nothing));
+        assert!(s.load().is_notified(), "a cancel while running requeues");
+        assert_eq!(s.transition_to_complete(false, true), Err(()));
+        let prev = s.transition_to_complete(true, false).unwrap();
+        assert!(prev.is_cancel_requested());
+        assert!(s.load().is_cancelled() && s.load().is_complete());
+        assert_eq!(s.request_cancel(), Err(()));
     }
 
     #[test]

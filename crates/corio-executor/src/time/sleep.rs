@@ -201,8 +201,20 @@ impl Future for Sleep {
     type Output = Result<(), Cancelled>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(c) = crate::task::poll_cancelled() {
+            return Poll::Ready(Err(c));
+        }
         std::task::ready!(context::poll_proceed(cx));
-        let this = &mut *self;
+        self.poll_deadline(cx).map(Ok)
+    }
+}
+
+impl Sleep {
+    /// The timer part of `poll`, without the cancellation check and the
+    /// cooperative budget: for timeouts, whose own timer must not consume
+    /// a cancellation meant for the future they guard.
+    pub(crate) fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         if !this.first_poll {
             if let (Some(_), Some(shared)) = (this.key, &this.shared) {
                 let tick = shared.clock.deadline_tick(this.deadline);
@@ -211,7 +223,7 @@ impl Future for Sleep {
                     // the deadline, so the deadline has passed without a
                     // clock read, and there is nothing to cancel on drop.
                     this.key = None;
-                    return Poll::Ready(Ok(()));
+                    return Poll::Ready(());
                 }
             }
         }
@@ -221,7 +233,7 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(());
         }
         this.first_poll = false;
         match (this.key, &this.shared) {
