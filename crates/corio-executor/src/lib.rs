@@ -71,4 +71,7 @@ pub use runtime::{
     Runtime, TaskBuilder, YieldNow,
 };
 pub use task::{poll_cancelled, CancelScope, Cancelled, Task, TaskError, TaskId, TaskRef};
-pub use time::{interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep};
+pub use time::{
+    interval, interval_at, sleep, sleep_until, timeout, timeout_at, wait_for, Interval,
+    MissedTickBehavior, Sleep, Timeout, TimeoutError,
+};

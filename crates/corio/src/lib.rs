@@ -47,8 +47,9 @@ use std::future::Future;
 
 pub use corio_executor::{
     current_task, interval, interval_at, poll_cancelled, sleep, sleep_until, spawn, spawn_local,
-    yield_now, Builder, CancelScope, Cancelled, ExceptionContext, Handle, Interval, Metrics,
-    MissedTickBehavior, Runtime, Sleep, Task, TaskError, TaskId, TaskRef, YieldNow,
+    timeout, timeout_at, wait_for, yield_now, Builder, CancelScope, Cancelled, ExceptionContext,
+    Handle, Interval, Metrics, MissedTickBehavior, Runtime, Sleep, Task, TaskError, TaskId,
+    TaskRef, Timeout, TimeoutError, YieldNow,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs

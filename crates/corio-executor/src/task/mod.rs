@@ -49,6 +49,7 @@ mod raw;
 mod state;
 
 pub use cancel::poll_cancelled;
+pub(crate) use cancel::Scope;
 pub use error::{CancelScope, Cancelled, TaskError};
 pub use id::TaskId;
 pub(crate) use raw::allocate;
