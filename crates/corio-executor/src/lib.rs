@@ -30,6 +30,7 @@
 
 mod context;
 mod runtime;
+mod shield;
 
 // The concurrency core. Public (but hidden) under loom so the models in
 // `loom-tests/` can drive each protocol directly; in normal builds, the
@@ -70,6 +71,7 @@ pub use runtime::{
     current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle, Metrics,
     Runtime, TaskBuilder, YieldNow,
 };
+pub use shield::{cancellable, shield, Cancellable, Shield};
 pub use task::{poll_cancelled, CancelScope, Cancelled, Task, TaskError, TaskId, TaskRef};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, wait_for, Interval,

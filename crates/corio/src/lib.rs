@@ -46,10 +46,10 @@
 use std::future::Future;
 
 pub use corio_executor::{
-    current_task, interval, interval_at, poll_cancelled, sleep, sleep_until, spawn, spawn_local,
-    timeout, timeout_at, wait_for, yield_now, Builder, CancelScope, Cancelled, ExceptionContext,
-    Handle, Interval, Metrics, MissedTickBehavior, Runtime, Sleep, Task, TaskError, TaskId,
-    TaskRef, Timeout, TimeoutError, YieldNow,
+    cancellable, current_task, interval, interval_at, poll_cancelled, shield, sleep, sleep_until,
+    spawn, spawn_local, timeout, timeout_at, wait_for, yield_now, Builder, CancelScope,
+    Cancellable, Cancelled, ExceptionContext, Handle, Interval, Metrics, MissedTickBehavior,
+    Runtime, Shield, Sleep, Task, TaskError, TaskId, TaskRef, Timeout, TimeoutError, YieldNow,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs

@@ -454,3 +454,121 @@ fn suppress_outside_the_task_it_was_delivered_to_does_nothing() {
     });
     assert!(out.unwrap_err().is_cancelled());
 }
+
+#[test]
+fn shield_keeps_the_callers_cancellation_away_from_the_shielded_task() {
+    let l: Log = Arc::default();
+    let l2 = l.clone();
+    rt(2).run(async move {
+        let ls = l2.clone();
+        let caller = corio::spawn(async move {
+            let r = corio::shield(async move {
+                corio::sleep(30 * MS).await.unwrap();
+                log(&ls, "shielded work done");
+                5
+            })
+            .await;
+            r.map_err(|c| c.scope())
+        });
+        corio::sleep(5 * MS).await.unwrap();
+        let start = Instant::now();
+        caller.cancel();
+        let err = caller.await.unwrap_err();
+        assert!(err.is_cancelled());
+        assert!(
+            start.elapsed() < 25 * MS,
+            "the caller waited for the shielded task"
+        );
+        log(&l2, "caller cancelled");
+        corio::sleep(60 * MS).await.unwrap();
+    });
+    assert_eq!(
+        *l.lock().unwrap(),
+        ["caller cancelled", "shielded work done"]
+    );
+}
+
+#[test]
+fn shield_gives_the_output_when_nobody_is_cancelled_and_a_panic_goes_on_in_the_caller() {
+    rt(1).run(async {
+        assert_eq!(corio::shield(async { 9 }).await, Ok(9));
+        let caller = corio::spawn(async { corio::shield(async { panic!("inside") }).await });
+        match caller.await {
+            Err(TaskError::Panicked { message, .. }) => assert_eq!(message, "inside"),
+            other => panic!("expected the shielded panic, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn seed_shield_with_except_cancelled_ignores_the_cancellation() {
+    // try: res = await shield(something()) except CancelledError: res = None
+    let out = rt(1).run(async {
+        let caller = corio::spawn(async {
+            let res = match corio::shield(corio::sleep(20 * MS)).await {
+                Ok(_) => Some("something"),
+                Err(c) => {
+                    c.suppress();
+                    None
+                }
+            };
+            res
+        });
+        corio::yield_now().await.unwrap();
+        caller.cancel();
+        caller.await
+    });
+    assert_eq!(out.unwrap(), None);
+}
+
+#[test]
+fn wait_for_a_shielded_future_times_out_but_the_work_goes_on() {
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    rt(2).run(async move {
+        let r = corio::wait_for(
+            corio::shield(async move {
+                corio::sleep(30 * MS).await.unwrap();
+                d.store(true, Ordering::SeqCst);
+            }),
+            5 * MS,
+        )
+        .await;
+        assert_eq!(r.map(|_| ()), Err(corio::TimeoutError::new()));
+        corio::sleep(60 * MS).await.unwrap();
+    });
+    assert!(
+        done.load(Ordering::SeqCst),
+        "the shielded work was cancelled"
+    );
+}
+
+#[test]
+fn cancellable_makes_a_foreign_future_a_cancellation_point_and_drops_it() {
+    struct Foreign(Arc<AtomicBool>);
+    impl std::future::Future for Foreign {
+        type Output = ();
+        fn poll(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<()> {
+            std::task::Poll::Pending // never woken: knows nothing of corio
+        }
+    }
+    impl Drop for Foreign {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    rt(1).run(async move {
+        let task = corio::spawn(async move { corio::cancellable(Foreign(d)).await });
+        corio::yield_now().await.unwrap();
+        task.cancel();
+        assert!(task.await.unwrap_err().is_cancelled());
+        let r = corio::timeout(5 * MS, corio::cancellable(std::future::pending::<()>())).await;
+        assert!(r.is_err());
+    });
+    assert!(dropped.load(Ordering::SeqCst));
+}

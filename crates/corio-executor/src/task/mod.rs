@@ -293,6 +293,19 @@ impl<T> Task<T> {
         self.header().set_name(name.into().into_boxed_str())
     }
 
+    /// Polls for the outcome without being a cancellation point (what
+    /// `shield` needs: the caller's cancellation must not reach the task).
+    pub(crate) fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
+        std::task::ready!(context::poll_proceed(cx));
+        let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
+        // SAFETY: we hold the join handle's reference and pass a slot of the
+        // task's exact output type.
+        unsafe {
+            raw::try_read_output_raw(self.raw, &mut out as *mut _ as *mut (), cx.waker());
+        }
+        out
+    }
+
     /// A counted reference to the task that does not own its output.
     ///
     /// ```
@@ -322,13 +335,7 @@ impl<T> Future for Task<T> {
             }
             self.forwarded.push(c);
         }
-        std::task::ready!(context::poll_proceed(cx));
-        let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
-        // SAFETY: we hold the join handle's reference and pass a slot of the
-        // task's exact output type.
-        unsafe {
-            raw::try_read_output_raw(self.raw, &mut out as *mut _ as *mut (), cx.waker());
-        }
+        let out = self.poll_outcome(cx);
         if out.is_ready() && !self.forwarded.is_empty() {
             let forwarded = std::mem::take(&mut self.forwarded);
             if let Poll::Ready(Err(TaskError::Cancelled(_))) = out {
