@@ -69,7 +69,7 @@ mod time;
 pub use context::poll_proceed;
 pub use runtime::{
     current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle, Metrics,
-    Runtime, TaskBuilder, YieldNow,
+    Runtime, TaskBuilder, YieldNow, DEFAULT_SHUTDOWN_GRACE,
 };
 pub use shield::{cancellable, shield, Cancellable, Shield};
 pub use task::{poll_cancelled, CancelScope, Cancelled, Task, TaskError, TaskId, TaskRef};

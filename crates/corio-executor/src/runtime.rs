@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::scheduler::{worker, Shared, WorkerCx};
@@ -40,7 +41,7 @@ use crate::task::{panic_message, Cancelled, Header, Task, TaskError, TaskId, Tas
 /// assert_eq!(*seen.lock().unwrap(), ["lost"]);
 /// ```
 pub struct ExceptionContext<'a> {
-    message: &'static str,
+    message: &'a str,
     task_name: Option<String>,
     task_id: Option<TaskId>,
     payload: Option<&'a (dyn Any + Send)>,
@@ -194,7 +195,7 @@ impl ExceptionHandler {
     pub(crate) fn report(
         &self,
         task: Option<&Header>,
-        message: &'static str,
+        message: &str,
         payload: Option<&(dyn Any + Send)>,
     ) {
         let cx = ExceptionContext {
@@ -231,7 +232,11 @@ pub struct Builder {
     workers: Option<usize>,
     thread_name: String,
     exception_handler: ExceptionHandler,
+    shutdown_grace: Duration,
 }
+
+/// The default of [`Builder::shutdown_grace`].
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl Default for Builder {
     fn default() -> Self {
@@ -261,7 +266,25 @@ impl Builder {
             workers: None,
             thread_name: "corio-worker".to_owned(),
             exception_handler: ExceptionHandler::default(),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
+    }
+
+    /// How long [`Runtime::shutdown`] (and so `corio::run` when its main
+    /// future returns) lets the cancelled tasks clean up before it aborts
+    /// the ones still running. Default: [`DEFAULT_SHUTDOWN_GRACE`] (5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .shutdown_grace(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.shutdown();
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Builder {
+        self.shutdown_grace = grace;
+        self
     }
 
     /// The total number of threads that run tasks, *including* the thread
@@ -348,6 +371,7 @@ impl Builder {
                     let rt = Runtime {
                         shared,
                         threads,
+                        shutdown_grace: self.shutdown_grace,
                         _not_send: PhantomData,
                     };
                     drop(rt);
@@ -358,6 +382,7 @@ impl Builder {
         Ok(Runtime {
             shared,
             threads,
+            shutdown_grace: self.shutdown_grace,
             _not_send: PhantomData,
         })
     }
@@ -383,8 +408,10 @@ fn spawn_thread(
 /// tasks they run.
 ///
 /// The thread that calls [`run`](Runtime::run) becomes worker 0 for the
-/// duration of the call. Dropping the runtime shuts it down: workers are
-/// stopped and joined, and every unfinished task is dropped.
+/// duration of the call. [`shutdown`](Runtime::shutdown) ends it asyncio's
+/// way (cancel every task, give them a grace period, abort the rest);
+/// dropping it ends it the hard way: workers are stopped and joined, and
+/// every unfinished task is dropped at once.
 ///
 /// A `Runtime` stays on the thread that built it (it is neither `Send` nor
 /// `Sync`), since worker 0's `!Send` tasks live there; use a [`Handle`] to
@@ -403,6 +430,7 @@ fn spawn_thread(
 pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<thread::JoinHandle<()>>,
+    shutdown_grace: Duration,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -506,6 +534,77 @@ impl Runtime {
                 panic!("corio: the runtime was shut down before the main task finished")
             }
         }
+    }
+
+    /// Shuts the runtime down asyncio's way (what `asyncio.run` does when
+    /// its main coroutine returns): every unfinished task is cancelled
+    /// ([`Task::cancel`]) and the runtime keeps running while they clean
+    /// up, for at most the [grace period](Builder::shutdown_grace). Tasks
+    /// spawned meanwhile are cancelled too. Those still running then are
+    /// aborted (their futures dropped), and named in one report to the
+    /// exception handler; then the runtime is dropped.
+    ///
+    /// # Panics
+    ///
+    /// From a thread that is running a corio event loop, as [`run`](Runtime::run).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let cleaned = Arc::new(AtomicBool::new(false));
+    /// let c = cleaned.clone();
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// rt.run(async move {
+    ///     drop(corio_executor::spawn(async move {
+    ///         if corio_executor::sleep(Duration::from_secs(3600)).await.is_err() {
+    ///             // Cleanup may await.
+    ///             corio_executor::sleep(Duration::from_millis(5)).await.unwrap();
+    ///             c.store(true, Ordering::SeqCst);
+    ///         }
+    ///     }));
+    ///     corio_executor::yield_now().await.unwrap();
+    /// });
+    /// rt.shutdown();
+    /// assert!(cleaned.load(Ordering::SeqCst));
+    /// ```
+    pub fn shutdown(self) {
+        let deadline = Instant::now()
+            .checked_add(self.shutdown_grace)
+            .unwrap_or_else(crate::time::far_future);
+        let shared = self.shared.clone();
+        self.run(async move {
+            let mut asked = std::collections::HashSet::new();
+            loop {
+                let pending = shared.unfinished_tasks();
+                if pending.is_empty() || Instant::now() >= deadline {
+                    break;
+                }
+                for t in &pending {
+                    if asked.insert(t.id()) {
+                        t.cancel();
+                    }
+                }
+                drop(pending);
+                // Nothing cancels this supervisor; a millisecond poll is
+                // plenty for a shutdown.
+                let _ = crate::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        let left = self.shared.unfinished_tasks();
+        if !left.is_empty() {
+            let names: Vec<String> = left.iter().map(TaskRef::name).collect();
+            let line = format!(
+                "shutdown: {} task(s) still running {:?} after they were cancelled were aborted: {}",
+                left.len(),
+                self.shutdown_grace,
+                names.join(", ")
+            );
+            drop(left);
+            self.shared.report(None, &line, None);
+        }
+        drop(self);
     }
 
     /// A handle to this runtime, usable from any thread.

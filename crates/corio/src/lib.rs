@@ -50,6 +50,7 @@ pub use corio_executor::{
     spawn, spawn_local, timeout, timeout_at, wait_for, yield_now, Builder, CancelScope,
     Cancellable, Cancelled, ExceptionContext, Handle, Interval, Metrics, MissedTickBehavior,
     Runtime, Shield, Sleep, Task, TaskError, TaskId, TaskRef, Timeout, TimeoutError, YieldNow,
+    DEFAULT_SHUTDOWN_GRACE,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs
@@ -103,9 +104,12 @@ where
 /// `asyncio.run`).
 ///
 /// The runtime has one worker per CPU, and the calling thread is one of
-/// them. When `main` returns, the runtime shuts down: the tasks still
-/// running are dropped, worker threads are joined, and nothing leaks. Use
-/// [`Runtime::builder`] for other settings.
+/// them. When `main` returns, the runtime shuts down as asyncio's does
+/// ([`Runtime::shutdown`]): every task still running is cancelled and given
+/// a grace period (5 s) to clean up, the ones still running after it are
+/// aborted and named in a report to the exception handler, worker threads
+/// are joined, and nothing leaks. Use [`Runtime::builder`] for other
+/// settings.
 ///
 /// # Panics
 ///
@@ -138,7 +142,9 @@ where
     }
     let rt =
         Runtime::new().unwrap_or_else(|e| panic!("corio::run(): cannot start the runtime: {e}"));
-    rt.run(main)
+    let out = rt.run(main);
+    rt.shutdown();
+    out
 }
 
 /// Time: sleeping, deadlines and periodic ticks.

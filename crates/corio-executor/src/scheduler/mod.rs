@@ -420,9 +420,22 @@ impl Shared {
     pub(crate) fn report(
         &self,
         task: Option<&Header>,
-        what: &'static str,
+        what: &str,
         payload: Option<&(dyn Any + Send)>,
     ) {
         self.exception_handler.report(task, what, payload);
+    }
+
+    /// Every task of this runtime that has not finished, except the one
+    /// polling now (if any).
+    pub(crate) fn unfinished_tasks(&self) -> Vec<crate::task::TaskRef> {
+        let me = context::current_task_header();
+        let mut out = Vec::new();
+        self.registry.for_each(|h| {
+            if !h.is_complete() && me != Some(NonNull::from(h)) {
+                out.push(crate::task::TaskRef::from_header(NonNull::from(h)));
+            }
+        });
+        out
     }
 }
