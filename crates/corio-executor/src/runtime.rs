@@ -494,6 +494,38 @@ impl Runtime {
     where
         F: Future + 'static,
     {
+        match self.try_run(main) {
+            Ok(v) => v,
+            Err(TaskError::Panicked { payload, .. }) => std::panic::resume_unwind(payload),
+            Err(TaskError::Cancelled(c)) => {
+                panic!(
+                    "corio: the main task was {c}: it let a cancellation through (use \
+                     `try_run` to get it as an error)"
+                )
+            }
+        }
+    }
+
+    /// Like [`run`](Runtime::run), but a main task that panicked or ended
+    /// cancelled gives `Err` instead of a panic (asyncio's
+    /// `run_until_complete` raising the main coroutine's exception).
+    ///
+    /// # Panics
+    ///
+    /// From a thread that is already running a corio event loop.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let r = rt.try_run(async {
+    ///     corio_executor::current_task().unwrap().cancel();
+    ///     corio_executor::yield_now().await
+    /// });
+    /// assert!(r.unwrap_err().is_cancelled());
+    /// ```
+    pub fn try_run<F>(&self, main: F) -> Result<F::Output, TaskError>
+    where
+        F: Future + 'static,
+    {
         if !context::worker().is_null() {
             panic!(
                 "corio: `run` was called from a thread that is already running a corio \
@@ -523,13 +555,7 @@ impl Runtime {
             out = Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop()));
         }
         match out {
-            Poll::Ready(Ok(v)) => v,
-            Poll::Ready(Err(TaskError::Panicked { payload, .. })) => {
-                std::panic::resume_unwind(payload)
-            }
-            Poll::Ready(Err(TaskError::Cancelled(c))) => {
-                panic!("corio: the main task was {c}")
-            }
+            Poll::Ready(r) => r,
             Poll::Pending => {
                 panic!("corio: the runtime was shut down before the main task finished")
             }

@@ -111,11 +111,18 @@ where
 /// are joined, and nothing leaks. Use [`Runtime::builder`] for other
 /// settings.
 ///
+/// While it runs, Ctrl-C (SIGINT) cancels the main task, which may clean up
+/// and either refuse ([`Cancelled::suppress`]) or let the cancellation
+/// through; a second Ctrl-C aborts it. See [`signal`].
+///
 /// # Panics
 ///
 /// * If this thread is already running a corio event loop (a nested
 ///   `run`); spawn the future and await the task instead.
 /// * With `main`'s panic, if `main` panics.
+/// * With a [`signal::Interrupted`] payload (asyncio's `KeyboardInterrupt`)
+///   if Ctrl-C cancelled the main task and it let the cancellation through;
+///   with a message if it let another cancellation through.
 ///
 /// # Example
 ///
@@ -142,10 +149,30 @@ where
     }
     let rt =
         Runtime::new().unwrap_or_else(|e| panic!("corio::run(): cannot start the runtime: {e}"));
-    let out = rt.run(main);
-    rt.shutdown();
-    out
+    let sigint = signal::RunGuard::new();
+    let out = rt.try_run(sigint.main(main));
+    let interrupted = sigint.interrupted();
+    // Ctrl-C during the shutdown below terminates the process as usual.
+    drop(sigint);
+    match out {
+        Ok(v) => {
+            rt.shutdown();
+            v
+        }
+        Err(TaskError::Panicked { payload, .. }) => std::panic::resume_unwind(payload),
+        Err(TaskError::Cancelled(_)) if interrupted => {
+            rt.shutdown();
+            eprintln!("corio: {}", signal::Interrupted);
+            std::panic::resume_unwind(Box::new(signal::Interrupted))
+        }
+        Err(TaskError::Cancelled(c)) => {
+            rt.shutdown();
+            panic!("corio::run(): the main task was {c}: it let a cancellation through")
+        }
+    }
 }
+
+pub mod signal;
 
 /// Time: sleeping, deadlines and periodic ticks.
 pub mod time {
