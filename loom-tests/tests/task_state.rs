@@ -1,7 +1,7 @@
-//! Models the task state machine (`task/state.rs`, `task/raw.rs`): one
-//! task allocation shared by its runner, its wakers, its `Task` join handle,
-//! `abort()` callers and the registry (`RawTask::shutdown`), on 2 and 3
-//! threads.
+//! Models the task state machine (`task/state.rs`, `task/raw.rs`,
+//! `task/cancel.rs`): one task allocation shared by its runner, its wakers,
+//! its `Task` join handle, `abort()` and `cancel()` callers and the registry
+//! (`RawTask::shutdown`), on 2 and 3 threads.
 //!
 //! The task is built with `task::new_task` around a [`Mock`] scheduler hook
 //! whose run queue is a loom `Mutex<VecDeque<Notified>>` plus a condvar.
@@ -676,6 +676,122 @@ fn shutdown_vs_join_drop() {
             1,
             "the output was not dropped exactly once"
         );
+        h.finish();
+    });
+}
+
+// ---- asyncio cancellation (`task/cancel.rs`) ----
+
+/// (c) `cancel()` from another thread races the task's completion (the
+/// future becomes ready when a third party fires): `cancel` returns true
+/// iff the task ends cancelled. Either the request lands before completion
+/// (undelivered, or before the first poll: the task ends cancelled and its
+/// output is dropped) or `cancel` sees the task complete and returns false.
+/// Output and future are each dropped exactly once; nothing leaks.
+#[test]
+fn cancel_vs_completion() {
+    loom::model(|| {
+        let h = Harness::new();
+        let probe = Probe::new();
+        let chan = Arc::new(Chan::default());
+        let mut join = h.spawn(WaitFire::new(&chan, 42, &probe));
+        let task = join.task_ref();
+
+        let firer = {
+            let chan = chan.clone();
+            thread::spawn(move || chan.fire())
+        };
+        let canceller = thread::spawn(move || task.cancel());
+
+        let out = h.run_until_complete(&mut join);
+        let cancelled = canceller.join().unwrap();
+        firer.join().unwrap();
+        match out {
+            Ok(v) => {
+                assert!(!cancelled, "cancel() returned true, yet the task delivered");
+                assert_eq!(v, 42);
+            }
+            Err(e) => {
+                assert!(e.is_cancelled(), "unexpected task error: {e}");
+                assert!(cancelled, "cancelled without a request");
+            }
+        }
+        assert_eq!(join.cancelled(), cancelled);
+        drop(join);
+        assert_eq!(probe.drops(), 1);
+        drop(chan);
+        h.finish();
+    });
+}
+
+/// A future that is a cancellation point: completes with `"cancelled"`
+/// when a request is delivered to it (`poll_cancelled`), or `"woken"` once
+/// its channel fires.
+struct CancelPoint {
+    chan: Arc<Chan>,
+    delivered: Arc<AtomicUsize>,
+    _drop: DropCount,
+}
+
+impl Future for CancelPoint {
+    type Output = &'static str;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
+        if corio_executor::poll_cancelled().is_some() {
+            self.delivered.fetch_add(1, SeqCst);
+            return Poll::Ready("cancelled");
+        }
+        let mut st = self.chan.0.lock().unwrap();
+        if st.0 {
+            Poll::Ready("woken")
+        } else {
+            st.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+/// (d) `cancel()` and an ordinary wake race from two threads while the
+/// task sits in a cancellation point: the task is never left asleep with a
+/// request pending (a lost wakeup would deadlock the runner), the request
+/// is delivered at most once, and a task that got a request (`cancel`
+/// returned true) ends cancelled, whether the request was delivered or was
+/// still pending when the woken future returned; otherwise it finished
+/// first and delivers its output.
+#[test]
+fn cancel_vs_wake() {
+    loom::model(|| {
+        let h = Harness::new();
+        let probe = Probe::new();
+        let chan = Arc::new(Chan::default());
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let mut join = h.spawn(CancelPoint {
+            chan: chan.clone(),
+            delivered: delivered.clone(),
+            _drop: DropCount(probe.drops.clone()),
+        });
+        let task = join.task_ref();
+
+        let waker = {
+            let chan = chan.clone();
+            thread::spawn(move || chan.fire())
+        };
+        let canceller = thread::spawn(move || task.cancel());
+
+        let out = h.run_until_complete(&mut join);
+        let cancelled = canceller.join().unwrap();
+        waker.join().unwrap();
+        if cancelled {
+            assert!(out.unwrap_err().is_cancelled());
+        } else {
+            // The wake won: the task finished before the request.
+            assert_eq!(out.unwrap(), "woken");
+            assert_eq!(delivered.load(SeqCst), 0);
+        }
+        assert!(delivered.load(SeqCst) <= 1, "one request, one delivery");
+        drop(join);
+        assert_eq!(probe.drops(), 1);
+        drop(chan);
         h.finish();
     });
 }
