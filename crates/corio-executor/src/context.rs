@@ -23,20 +23,25 @@ thread_local! {
     static WORKER: Cell<*const WorkerCx> = Cell::new(std::ptr::null());
 }
 
-/// Restores the previous task and budget when a poll ends (even by panic).
+/// Restores the previous task, budget and cancellation hint when a poll
+/// ends (even by panic).
 pub(crate) struct TaskGuard {
     prev_task: Option<NonNull<Header>>,
     prev_budget: u32,
+    prev_cancel: u32,
 }
 
 /// Marks `task` as the one being polled on this thread and gives it a fresh
-/// budget.
-pub(crate) fn enter_task(task: NonNull<Header>) -> TaskGuard {
+/// budget; `cancel_requested`: a cancellation request is pending for it
+/// (the hint `poll_cancelled` reads, see `task/cancel.rs`).
+pub(crate) fn enter_task(task: NonNull<Header>, cancel_requested: bool) -> TaskGuard {
     let prev_task = CURRENT_TASK.with(|c| c.replace(Some(task)));
     let prev_budget = BUDGET.with(|b| b.replace(COOP_BUDGET));
+    let prev_cancel = crate::task::cancel_enter_task(cancel_requested);
     TaskGuard {
         prev_task,
         prev_budget,
+        prev_cancel,
     }
 }
 
@@ -44,6 +49,7 @@ impl Drop for TaskGuard {
     fn drop(&mut self) {
         CURRENT_TASK.with(|c| c.set(self.prev_task));
         BUDGET.with(|b| b.set(self.prev_budget));
+        crate::task::cancel_leave_task(self.prev_cancel);
     }
 }
 

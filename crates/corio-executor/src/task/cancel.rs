@@ -59,15 +59,38 @@ use crate::context;
 use crate::sync::thread_local;
 
 // `SCOPES`: the innermost scope being polled on this thread, or null.
-// `PENDING`: how many scopes on that chain have a request awaiting delivery.
+// `PENDING`: the one word `poll_cancelled` reads: how many scopes on that
+// chain have a request awaiting delivery, plus `ROOT` if the task being
+// polled may have one of its own (set when its poll starts, if its state
+// says so, or when it cancels itself; cleared when the request is
+// delivered). A request from another thread during a poll is seen at the
+// next poll, which it causes (it wakes the task).
 thread_local! {
     static SCOPES: Cell<*const Scope> = Cell::new(ptr::null());
     static PENDING: Cell<u32> = Cell::new(0);
 }
 
+/// The `PENDING` bit of the task's own request.
+const ROOT: u32 = 1 << 31;
+
+/// A task's poll starts: sets the root hint, returns the word to restore.
+pub(crate) fn cancel_enter_task(requested: bool) -> u32 {
+    PENDING.with(|p| p.replace(if requested { ROOT } else { 0 }))
+}
+
+/// The poll ends: restores the word saved by `cancel_enter_task`.
+pub(crate) fn cancel_leave_task(saved: u32) {
+    PENDING.with(|p| p.set(saved));
+}
+
+fn set_root_hint(on: bool) {
+    PENDING.with(|p| p.set(if on { p.get() | ROOT } else { p.get() & !ROOT }));
+}
+
 /// The leaf check of every corio awaitable: delivers a pending cancellation
 /// request of the current task, or of a timeout scope it is inside, as the
-/// `Err` the awaitable completes with. `None` outside a task.
+/// `Err` the awaitable completes with. `None` outside a task. When nothing
+/// is pending it reads one thread-local word.
 ///
 /// # Example
 ///
@@ -100,14 +123,12 @@ thread_local! {
 /// ```
 #[inline]
 pub fn poll_cancelled() -> Option<Cancelled> {
-    let task = context::current_task_header()?;
-    // SAFETY: the current task is alive while it is being polled.
-    let header = unsafe { task.as_ref() };
-    let root = header.state.load().is_cancel_requested();
-    if !root && PENDING.with(Cell::get) == 0 {
+    if PENDING.with(Cell::get) == 0 {
         return None;
     }
-    deliver(header)
+    let task = context::current_task_header()?;
+    // SAFETY: the current task is alive while it is being polled.
+    deliver(unsafe { task.as_ref() })
 }
 
 #[cold]
@@ -116,8 +137,10 @@ fn deliver(header: &Header) -> Option<Cancelled> {
     // The task's own request first: it is the outermost.
     if let Some(c) = header.with_extras(|e| {
         if !header.state.load().is_cancel_requested() {
+            set_root_hint(false);
             return None;
         }
+        set_root_hint(false);
         header.state.clear_cancel_requested();
         e.cancel_delivered += 1;
         Some(Cancelled::delivered(
@@ -306,6 +329,10 @@ impl Header {
                 Some(action)
             }
         });
+        if action.is_some() && context::current_task_header() == Some(ptr) {
+            // A task cancelling itself: its next await in this poll delivers.
+            set_root_hint(true);
+        }
         match action {
             None => false,
             Some(WakeAction::Submit) => {

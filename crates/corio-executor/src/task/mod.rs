@@ -50,6 +50,7 @@ mod state;
 
 pub use cancel::poll_cancelled;
 pub(crate) use cancel::Scope;
+pub(crate) use cancel::{cancel_enter_task, cancel_leave_task};
 pub use error::{CancelScope, Cancelled, TaskError};
 pub use id::TaskId;
 pub(crate) use raw::allocate;

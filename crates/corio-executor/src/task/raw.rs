@@ -437,7 +437,9 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
     let mut cx = Context::from_waker(&waker);
     let result = {
-        let _enter = context::enter_task(ptr);
+        // The hint for `poll_cancelled` (one load of a line we just wrote).
+        let cancel_requested = cell.header.state.load().is_cancel_requested();
+        let _enter = context::enter_task(ptr, cancel_requested);
         catch_unwind(AssertUnwindSafe(|| {
             cell.stage.with_mut(|stage| {
                 // SAFETY: we are the runner (`RUNNING` is ours), so we have

@@ -1,0 +1,161 @@
+//! What a cancellation point costs when no request is pending.
+//!
+//! Every corio awaitable first checks for a cancellation request to
+//! deliver. These benchmarks run one task that awaits `LOOP` times in a
+//! row, on corio and on tokio (same worker count), and, as an in-process
+//! control, on corio with a hand-written yield that skips the check:
+//!
+//! * `yield_loop/corio`: `corio::yield_now()` (checks);
+//! * `yield_loop/corio_unchecked`: a wake-then-`Pending` future, the same
+//!   scheduling without the check;
+//! * `yield_loop/tokio`: `tokio::task::yield_now()`;
+//! * `sleep_zero_loop/corio`: `corio::sleep(Duration::ZERO)` (always yields
+//!   once, like asyncio's `sleep(0)`, and checks);
+//! * `sleep_zero_loop/tokio`: `tokio::task::yield_now()`, tokio's nearest
+//!   equivalent: its `sleep(Duration::ZERO)` goes through the timer and
+//!   waits for the next millisecond tick (about 1 ms each), which would
+//!   measure the tick, not the await.
+//!
+//! The task is spawned and awaited by the benchmark's main future, so it
+//! runs as an ordinary task on both runtimes. See `docs/benchmarks.md`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use criterion::Criterion;
+
+/// Worker threads of each runtime (the machine has 2 cores).
+const WORKERS: usize = 2;
+/// Awaits per iteration.
+const LOOP: usize = 100_000;
+
+/// Wakes itself and returns `Pending` once: a yield with no cancellation
+/// check (and no cooperative budget).
+struct UncheckedYield(bool);
+
+impl Future for UncheckedYield {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+fn corio_rt() -> corio::Runtime {
+    corio::Runtime::builder().workers(WORKERS).build().unwrap()
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn cancel_points(c: &mut Criterion) {
+    let mut group = c.benchmark_group("yield_loop");
+    {
+        let rt = corio_rt();
+        group.bench_function("corio", |b| {
+            b.iter(|| {
+                rt.run(async {
+                    corio::spawn(async {
+                        for _ in 0..LOOP {
+                            corio::yield_now().await.unwrap();
+                        }
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+        });
+        group.bench_function("corio_unchecked", |b| {
+            b.iter(|| {
+                rt.run(async {
+                    corio::spawn(async {
+                        for _ in 0..LOOP {
+                            UncheckedYield(false).await;
+                        }
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+        });
+    }
+    {
+        let rt = tokio_rt();
+        group.bench_function("tokio", |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    tokio::spawn(async {
+                        for _ in 0..LOOP {
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("sleep_zero_loop");
+    {
+        let rt = corio_rt();
+        group.bench_function("corio", |b| {
+            b.iter(|| {
+                rt.run(async {
+                    corio::spawn(async {
+                        for _ in 0..LOOP {
+                            corio::sleep(Duration::ZERO).await.unwrap();
+                        }
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+        });
+    }
+    {
+        let rt = tokio_rt();
+        group.bench_function("tokio", |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    tokio::spawn(async {
+                        for _ in 0..LOOP {
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500))
+}
+
+// What `criterion_group!` + `criterion_main!` expand to, minus the
+// undocumented `pub fn` the former generates.
+fn main() {
+    let mut c = config().configure_from_args();
+    cancel_points(&mut c);
+    c.final_summary();
+}
