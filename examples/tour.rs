@@ -3,8 +3,8 @@
 //!
 //! Run it with `cargo run --release --example tour`.
 //!
-//! Sections that need cancellation, gather and the other waiting primitives
-//! join the tour as those parts of corio land.
+//! Sections that need gather and the other waiting primitives join the
+//! tour as those parts of corio land.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -233,6 +233,91 @@ fn many_workers() {
     println!("live tasks after shutdown: {}", metrics.live_tasks());
 }
 
+fn shielding() {
+    section("Shielding from cancellation: the caller is cancelled, the work is not");
+    // try:
+    //     res = await shield(something())
+    // except CancelledError:
+    //     res = None
+    corio::run(async {
+        let caller = corio::spawn(async {
+            let something = async {
+                corio::sleep(Duration::from_millis(200)).await.unwrap();
+                println!("something(): done, unaware of the cancellation");
+                "result"
+            };
+            let res = match corio::shield(something).await {
+                Ok(v) => Some(v),
+                Err(c) => {
+                    c.suppress();
+                    None
+                }
+            };
+            println!("caller: res = {res:?}");
+            res
+        });
+        corio::sleep(Duration::from_millis(50)).await.unwrap();
+        caller.cancel();
+        println!("main(): caller returned {:?}", caller.await.unwrap());
+        corio::sleep(Duration::from_millis(250)).await.unwrap(); // let something() finish
+    });
+}
+
+fn timeouts() {
+    section("Timeouts: wait_for(eternity(), timeout=1.0)");
+    // async def eternity():
+    //     await asyncio.sleep(3600)
+    //     print('yay!')
+    async fn eternity() -> Result<(), corio::Cancelled> {
+        corio::sleep(Duration::from_secs(3600)).await?;
+        println!("yay!");
+        Ok(())
+    }
+    // try:
+    //     await asyncio.wait_for(eternity(), timeout=1.0)
+    // except asyncio.TimeoutError:
+    //     print('timeout!')
+    corio::run(async {
+        let start = Instant::now();
+        match corio::wait_for(eternity(), Duration::from_secs(1)).await {
+            Err(corio::TimeoutError { .. }) => println!("timeout!"),
+            Ok(_) => println!("no timeout?"),
+        }
+        println!("(after {:.1?})", start.elapsed());
+    });
+}
+
+fn cancel_me() {
+    section("Task.cancel(): cancel_me() catches, cleans up, re-raises");
+    // async def cancel_me():
+    //     print('cancel_me(): before sleep')
+    //     try:
+    //         await asyncio.sleep(3600)
+    //     except asyncio.CancelledError:
+    //         print('cancel_me(): cancel sleep')
+    //         raise
+    //     finally:
+    //         print('cancel_me(): after sleep')
+    async fn cancel_me() -> Result<(), corio::Cancelled> {
+        println!("cancel_me(): before sleep");
+        let r = corio::sleep(Duration::from_secs(3600)).await;
+        if r.is_err() {
+            println!("cancel_me(): cancel sleep");
+        }
+        println!("cancel_me(): after sleep");
+        r
+    }
+    corio::run(async {
+        let task = corio::create_task(cancel_me());
+        corio::sleep(Duration::from_secs(1)).await.unwrap();
+        task.cancel();
+        if let Err(e) = task.await {
+            assert!(e.is_cancelled());
+            println!("main(): cancel_me is cancelled now");
+        }
+    });
+}
+
 fn local_tasks() {
     section("!Send futures: spawn_local keeps them on their worker");
     corio::run(async {
@@ -252,10 +337,13 @@ fn main() {
     tasks();
     running_a_program();
     display_date();
+    shielding();
+    timeouts();
     introspection();
+    cancel_me();
     order();
     panics();
     many_workers();
     local_tasks();
-    println!("\n(cancellation, gather/wait/TaskGroup and I/O join the tour as they land)");
+    println!("\n(gather/wait/TaskGroup and I/O join the tour as they land)");
 }
