@@ -74,6 +74,6 @@ pub use runtime::{
 pub use shield::{cancellable, shield, Cancellable, Shield};
 pub use task::{poll_cancelled, CancelScope, Cancelled, Task, TaskError, TaskId, TaskRef};
 pub use time::{
-    interval, interval_at, sleep, sleep_until, timeout, timeout_at, wait_for, Interval,
-    MissedTickBehavior, Sleep, Timeout, TimeoutError,
+    interval, interval_at, sleep, sleep_until, timeout, timeout_at, timeout_scope, wait_for,
+    Interval, MissedTickBehavior, Sleep, Timeout, TimeoutError, TimeoutHandle,
 };

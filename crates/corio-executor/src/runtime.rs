@@ -236,6 +236,10 @@ pub struct Builder {
 }
 
 /// The default of [`Builder::shutdown_grace`].
+///
+/// ```
+/// assert_eq!(corio_executor::DEFAULT_SHUTDOWN_GRACE.as_secs(), 5);
+/// ```
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl Default for Builder {

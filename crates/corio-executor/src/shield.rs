@@ -63,6 +63,14 @@ where
 }
 
 /// The future returned by [`shield`].
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async {
+/// let s: corio_executor::Shield<u8> = corio_executor::shield(async { 1 });
+/// assert_eq!(s.await, Ok(1));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Shield<T> {
     task: Option<Task<T>>,
@@ -137,6 +145,14 @@ pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
 }
 
 /// The future returned by [`cancellable`].
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async {
+/// let c: corio_executor::Cancellable<_> = corio_executor::cancellable(async { 2 });
+/// assert_eq!(c.await, Ok(2));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Cancellable<F> {

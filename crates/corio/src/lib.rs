@@ -47,10 +47,10 @@ use std::future::Future;
 
 pub use corio_executor::{
     cancellable, current_task, interval, interval_at, poll_cancelled, shield, sleep, sleep_until,
-    spawn, spawn_local, timeout, timeout_at, wait_for, yield_now, Builder, CancelScope,
-    Cancellable, Cancelled, ExceptionContext, Handle, Interval, Metrics, MissedTickBehavior,
-    Runtime, Shield, Sleep, Task, TaskError, TaskId, TaskRef, Timeout, TimeoutError, YieldNow,
-    DEFAULT_SHUTDOWN_GRACE,
+    spawn, spawn_local, timeout, timeout_at, timeout_scope, wait_for, yield_now, Builder,
+    CancelScope, Cancellable, Cancelled, ExceptionContext, Handle, Interval, Metrics,
+    MissedTickBehavior, Runtime, Shield, Sleep, Task, TaskError, TaskId, TaskRef, Timeout,
+    TimeoutError, TimeoutHandle, YieldNow, DEFAULT_SHUTDOWN_GRACE,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs

@@ -227,7 +227,13 @@ pub fn ctrl_c() -> CtrlC {
     }
 }
 
-/// The future returned by [`ctrl_c`].
+/// The future returned by [`ctrl_c`]. Dropping it stops listening (and
+/// gives Ctrl-C its default action back if nobody else listens).
+///
+/// ```
+/// let waiting: corio::signal::CtrlC = corio::signal::ctrl_c();
+/// drop(waiting);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct CtrlC {

@@ -304,3 +304,52 @@ fn a_cancel_of_the_task_reaches_a_future_inside_a_timeout() {
     });
     assert!(out.unwrap_err().is_cancelled());
 }
+
+#[test]
+fn timeout_scope_lets_the_body_set_move_and_lift_its_deadline() {
+    rt(1).run(async {
+        // asyncio: async with timeout(None) as cm: cm.reschedule(soon)
+        let start = Instant::now();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r = corio::timeout_scope(None, |cm| async move {
+            tx.send(cm.clone()).unwrap();
+            assert!(cm.deadline().is_none());
+            cm.reschedule(Some(Instant::now() + 10 * MS));
+            corio::sleep(HOUR).await?;
+            Ok::<_, Cancelled>(())
+        })
+        .await;
+        assert_eq!(r, Err(TimeoutError::new()));
+        assert!(start.elapsed() >= 10 * MS && start.elapsed() < Duration::from_secs(5));
+        let cm = rx.recv().unwrap();
+        assert!(cm.expired());
+        cm.reschedule(None); // after expiry: ignored
+        assert!(cm.expired());
+
+        // Moving it later in the middle of the body keeps the body alive.
+        let r = corio::timeout_scope(Some(Instant::now() + 5 * MS), |cm| async move {
+            cm.reschedule(Some(Instant::now() + Duration::from_secs(60)));
+            corio::sleep(20 * MS).await.unwrap();
+            "lived"
+        })
+        .await;
+        assert_eq!(r, Ok("lived"));
+    });
+}
+
+#[test]
+fn a_timeout_handle_can_reschedule_from_another_task() {
+    rt(2).run(async {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let timed = corio::spawn(corio::timeout_scope(None, |cm| async move {
+            tx.send(cm).unwrap();
+            corio::sleep(HOUR).await
+        }));
+        corio::sleep(5 * MS).await.unwrap();
+        let cm = rx.recv().unwrap();
+        cm.reschedule(Some(Instant::now())); // wakes the timed task
+        let r = timed.await.unwrap();
+        assert_eq!(r.map(|_| ()), Err(TimeoutError::new()));
+        assert!(cm.expired());
+    });
+}

@@ -12,4 +12,6 @@ mod timeout;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub(crate) use sleep::far_future;
 pub use sleep::{sleep, sleep_until, Sleep};
-pub use timeout::{timeout, timeout_at, wait_for, Timeout, TimeoutError};
+pub use timeout::{
+    timeout, timeout_at, timeout_scope, wait_for, Timeout, TimeoutError, TimeoutHandle,
+};

@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::sleep::{far_future, Sleep};
+use crate::sync::{Arc, Mutex};
 use crate::task::Scope;
 
 /// The deadline of a [`timeout`] or [`wait_for`] passed before its future
@@ -130,10 +131,169 @@ pub fn wait_for<F: Future>(future: F, timeout: impl Into<Option<Duration>>) -> T
     Timeout::new(future, deadline)
 }
 
+/// Runs the future `body` makes under a timeout whose deadline the body
+/// itself can move, through the [`TimeoutHandle`] it is given (asyncio's
+/// `async with asyncio.timeout(d) as cm: ... cm.reschedule(when)`).
+/// `deadline` `None` starts without one.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let r = corio_executor::timeout_scope(None, |cm| async move {
+///         // Decide the deadline once inside, as asyncio's timeout(None) allows.
+///         cm.reschedule(Some(Instant::now() + Duration::from_millis(10)));
+///         corio_executor::sleep(Duration::from_secs(3600)).await?;
+///         Ok::<_, corio_executor::Cancelled>(())
+///     })
+///     .await;
+///     assert!(r.is_err());
+/// });
+/// ```
+pub fn timeout_scope<F, Fut>(deadline: Option<Instant>, body: F) -> Timeout<Fut>
+where
+    F: FnOnce(TimeoutHandle) -> Fut,
+    Fut: Future,
+{
+    let shared = Arc::new(Mutex::new(HandleState {
+        deadline,
+        changed: false,
+        expired: false,
+        waker: None,
+    }));
+    let handle = TimeoutHandle {
+        shared: shared.clone(),
+    };
+    let mut t = Timeout::new(body(handle), deadline);
+    t.handle = Some(shared);
+    t
+}
+
+/// Moves the deadline of a running [`timeout_scope`] and tells whether it
+/// expired; cloneable, usable from the body or from another task.
+///
+/// ```
+/// use std::time::Duration;
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let (tx, rx) = std::sync::mpsc::channel();
+///     let r = corio_executor::timeout_scope(None, |cm| async move {
+///         tx.send(cm.clone()).unwrap();
+///         corio_executor::sleep(Duration::from_millis(5)).await.unwrap();
+///         "done"
+///     })
+///     .await;
+///     assert_eq!(r, Ok("done"));
+///     let cm = rx.recv().unwrap();
+///     assert!(!cm.expired() && cm.deadline().is_none());
+/// });
+/// ```
+#[derive(Clone)]
+pub struct TimeoutHandle {
+    shared: Arc<Mutex<HandleState>>,
+}
+
+struct HandleState {
+    deadline: Option<Instant>,
+    /// `reschedule` was called since the timeout last looked.
+    changed: bool,
+    expired: bool,
+    /// The task polling the timeout, to wake on a reschedule.
+    waker: Option<std::task::Waker>,
+}
+
+impl TimeoutHandle {
+    /// Moves the deadline (`None`: no deadline). Does nothing once the
+    /// timeout has expired.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let r = corio_executor::timeout_scope(Some(Instant::now()), |cm| async move {
+    ///         cm.reschedule(None); // before the first await: no timeout after all
+    ///         corio_executor::sleep(Duration::from_millis(5)).await.unwrap();
+    ///         7
+    ///     })
+    ///     .await;
+    ///     assert_eq!(r, Ok(7));
+    /// });
+    /// ```
+    pub fn reschedule(&self, deadline: Option<Instant>) {
+        let waker = {
+            let mut st = self.shared.lock();
+            if st.expired {
+                return;
+            }
+            st.deadline = deadline;
+            st.changed = true;
+            st.waker.clone()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// The current deadline.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let at = Instant::now() + Duration::from_secs(1);
+    ///     let r = corio_executor::timeout_scope(Some(at), |cm| async move { cm.deadline() }).await;
+    ///     assert_eq!(r, Ok(Some(at)));
+    /// });
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        self.shared.lock().deadline
+    }
+
+    /// Whether the deadline passed (the body was told to cancel).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let (tx, rx) = std::sync::mpsc::channel();
+    ///     let r = corio_executor::timeout_scope(None, |cm| async move {
+    ///         tx.send(cm.clone()).unwrap();
+    ///         cm.reschedule(Some(std::time::Instant::now()));
+    ///         corio_executor::sleep(Duration::from_secs(3600)).await
+    ///     })
+    ///     .await;
+    ///     assert!(r.is_err());
+    ///     assert!(rx.recv().unwrap().expired());
+    /// });
+    /// ```
+    pub fn expired(&self) -> bool {
+        self.shared.lock().expired
+    }
+}
+
+impl fmt::Debug for TimeoutHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.shared.lock();
+        f.debug_struct("TimeoutHandle")
+            .field("deadline", &st.deadline)
+            .field("expired", &st.expired)
+            .finish()
+    }
+}
+
 /// A future with a deadline: see [`timeout`], [`timeout_at`], [`wait_for`].
 ///
 /// Its deadline can be moved while it runs ([`reschedule`](Timeout::reschedule)),
 /// and [`expired`](Timeout::expired) says whether it passed.
+///
+/// ```
+/// use std::time::Duration;
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async {
+/// let t: corio_executor::Timeout<_> = corio_executor::timeout(Duration::from_secs(1), async { 3 });
+/// assert_eq!(t.await, Ok(3));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
     inner: F,
@@ -142,6 +302,8 @@ pub struct Timeout<F> {
     sleep: Option<Sleep>,
     scope: Scope,
     expired: bool,
+    /// Shared with the [`TimeoutHandle`] of a [`timeout_scope`].
+    handle: Option<Arc<Mutex<HandleState>>>,
 }
 
 impl<F> Timeout<F> {
@@ -152,6 +314,24 @@ impl<F> Timeout<F> {
             sleep: None,
             scope: Scope::default(),
             expired: false,
+            handle: None,
+        }
+    }
+
+    /// Takes a reschedule made through the handle; remembers the waker.
+    fn sync_handle(&mut self, cx: &Context<'_>) {
+        let Some(handle) = &self.handle else { return };
+        let mut st = handle.lock();
+        if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            st.waker = Some(cx.waker().clone());
+        }
+        if std::mem::take(&mut st.changed) && !self.expired {
+            self.deadline = st.deadline;
+            match (&mut self.sleep, st.deadline) {
+                (Some(sleep), Some(d)) => sleep.reset(d),
+                (_, None) => self.sleep = None,
+                (None, Some(_)) => {}
+            }
         }
     }
 
@@ -216,6 +396,7 @@ impl<F: Future> Future for Timeout<F> {
         // SAFETY: `inner` is structurally pinned (never moved out, dropped in
         // place with `self`); the other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
+        this.sync_handle(cx);
         if !this.expired {
             if let Some(deadline) = this.deadline {
                 let sleep = this
@@ -227,6 +408,9 @@ impl<F: Future> Future for Timeout<F> {
                     this.expired = true;
                     this.sleep = None;
                     this.scope.request();
+                    if let Some(handle) = &this.handle {
+                        handle.lock().expired = true;
+                    }
                 }
             }
         }
@@ -235,13 +419,22 @@ impl<F: Future> Future for Timeout<F> {
             // SAFETY: see above.
             unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx)
         };
-        match out {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(v) if this.scope.let_through() => {
-                drop(v);
-                Poll::Ready(Err(TimeoutError::new()))
+        let Poll::Ready(v) = out else {
+            if this.handle.as_ref().is_some_and(|h| h.lock().changed) {
+                // The body moved the deadline: take it at the next poll.
+                cx.waker().wake_by_ref();
             }
-            Poll::Ready(v) => Poll::Ready(Ok(v)),
+            return Poll::Pending;
+        };
+        if let Some(handle) = &this.handle {
+            // A handle kept after the end must not keep the task alive.
+            handle.lock().waker = None;
+        }
+        if this.scope.let_through() {
+            drop(v);
+            Poll::Ready(Err(TimeoutError::new()))
+        } else {
+            Poll::Ready(Ok(v))
         }
     }
 }
