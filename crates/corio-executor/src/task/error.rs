@@ -26,6 +26,13 @@ use super::TaskId;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Cancelled {
+    /// Boxed, so that `Result<(), Cancelled>` (what every cancellation
+    /// point returns) is one word: the error is rare, the `Ok` is not.
+    inner: Box<Inner>,
+}
+
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Inner {
     message: Option<Arc<str>>,
     source: Source,
 }
@@ -71,11 +78,13 @@ impl Cancelled {
     }
 
     pub(crate) fn delivered(message: Option<Arc<str>>, source: Source) -> Cancelled {
-        Cancelled { message, source }
+        Cancelled {
+            inner: Box::new(Inner { message, source }),
+        }
     }
 
     pub(crate) fn source(&self) -> Source {
-        self.source
+        self.inner.source
     }
 
     /// A cancellation carrying the message given to `cancel_with`.
@@ -85,10 +94,7 @@ impl Cancelled {
     /// assert_eq!(c.message(), Some("bye"));
     /// ```
     pub fn with_message(message: impl Into<Arc<str>>) -> Cancelled {
-        Cancelled {
-            message: Some(message.into()),
-            source: Source::None,
-        }
+        Cancelled::delivered(Some(message.into()), Source::None)
     }
 
     /// The message given with the request, if any.
@@ -97,12 +103,12 @@ impl Cancelled {
     /// assert!(corio_executor::Cancelled::new().message().is_none());
     /// ```
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.inner.message.as_deref()
     }
 
     /// The message as shared.
     pub(crate) fn message_arc(&self) -> Option<Arc<str>> {
-        self.message.clone()
+        self.inner.message.clone()
     }
 
     /// Which request this delivered: the task's own `cancel()`, or the
@@ -121,7 +127,7 @@ impl Cancelled {
     /// });
     /// ```
     pub fn scope(&self) -> CancelScope {
-        match self.source {
+        match self.inner.source {
             Source::None => CancelScope::None,
             Source::Task(_) => CancelScope::Task,
             Source::Scope(..) => CancelScope::Timeout,
@@ -169,7 +175,7 @@ impl Cancelled {
 
 impl fmt::Debug for Cancelled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.message {
+        match &self.inner.message {
             Some(m) => write!(f, "Cancelled({m:?})"),
             None => f.write_str("Cancelled"),
         }
@@ -178,7 +184,7 @@ impl fmt::Debug for Cancelled {
 
 impl fmt::Display for Cancelled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.message {
+        match &self.inner.message {
             Some(m) => write!(f, "cancelled: {m}"),
             None => f.write_str("cancelled"),
         }

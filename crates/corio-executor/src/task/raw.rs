@@ -407,7 +407,8 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
 unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the caller handed us a notification reference.
     let cell = unsafe { cell::<F, S>(ptr) };
-    match cell.header.state.transition_to_running() {
+    let (to, cancel_requested) = cell.header.state.transition_to_running_cancel();
+    match to {
         ToRunning::Poll => {}
         ToRunning::Abort => {
             cancel_future(cell);
@@ -437,8 +438,6 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
     let mut cx = Context::from_waker(&waker);
     let result = {
-        // The hint for `poll_cancelled` (one load of a line we just wrote).
-        let cancel_requested = cell.header.state.load().is_cancel_requested();
         let _enter = context::enter_task(ptr, cancel_requested);
         catch_unwind(AssertUnwindSafe(|| {
             cell.stage.with_mut(|stage| {

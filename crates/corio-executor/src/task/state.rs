@@ -147,7 +147,16 @@ impl State {
     /// A scheduler took the task's `Notified` out of a queue and wants to
     /// run it. Clears `NOTIFIED`, sets `RUNNING`.
     pub fn transition_to_running(&self) -> ToRunning {
-        self.update(|s| {
+        self.transition_to_running_cancel().0
+    }
+
+    /// [`transition_to_running`](State::transition_to_running), also saying
+    /// whether a cancellation request was pending as the task started
+    /// running (the hint for `poll_cancelled`), from the same CAS.
+    pub fn transition_to_running_cancel(&self) -> (ToRunning, bool) {
+        let mut requested = false;
+        let to = self.update(|s| {
+            requested = s.is_cancel_requested();
             if s.is_running() || s.is_complete() {
                 return (ToRunning::Skip, None);
             }
@@ -159,7 +168,8 @@ impl State {
             } else {
                 (ToRunning::Poll, Some(next))
             }
-        })
+        });
+        (to, requested)
     }
 
     /// The poll returned `Pending`. Clears `RUNNING`; keeps the runner's
