@@ -19,34 +19,15 @@
 //! The task is spawned and awaited by the benchmark's main future, so it
 //! runs as an ordinary task on both runtimes. See `docs/benchmarks.md`.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
+use corio_benches::PlainYield;
 use criterion::Criterion;
 
 /// Worker threads of each runtime (the machine has 2 cores).
 const WORKERS: usize = 2;
 /// Awaits per iteration.
 const LOOP: usize = 100_000;
-
-/// Wakes itself and returns `Pending` once: a yield with no cancellation
-/// check (and no cooperative budget).
-struct UncheckedYield(bool);
-
-impl Future for UncheckedYield {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
 
 fn corio_rt() -> corio::Runtime {
     corio::Runtime::builder().workers(WORKERS).build().unwrap()
@@ -82,7 +63,7 @@ fn cancel_points(c: &mut Criterion) {
                 rt.run(async {
                     corio::spawn(async {
                         for _ in 0..LOOP {
-                            UncheckedYield(false).await;
+                            PlainYield::new().await;
                         }
                     })
                     .await

@@ -16,13 +16,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
 use async_executor::Executor;
+use corio_benches::{Latch, PlainYield};
 use criterion::Criterion;
 
 /// Worker threads of every runtime (the machine has 2 cores).
@@ -44,61 +44,6 @@ const CHAIN_DEPTH: usize = 100_000;
 // ---------------------------------------------------------------------------
 // Runtime-agnostic synchronisation: the same code on every runtime.
 // ---------------------------------------------------------------------------
-
-/// A countdown latch: `count_down` `n` times, and the (single) waiter wakes.
-struct Latch {
-    remaining: AtomicUsize,
-    waker: Mutex<Option<Waker>>,
-}
-
-impl Latch {
-    fn new(n: usize) -> Arc<Latch> {
-        Arc::new(Latch {
-            remaining: AtomicUsize::new(n),
-            waker: Mutex::new(None),
-        })
-    }
-
-    fn count_down(&self) {
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let waker = self.waker.lock().unwrap().take();
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
-    }
-
-    /// A `'static` future that completes once the count reaches zero.
-    fn wait(self: &Arc<Self>) -> LatchWait {
-        LatchWait(self.clone())
-    }
-}
-
-/// The future returned by [`Latch::wait`].
-struct LatchWait(Arc<Latch>);
-
-impl Future for LatchWait {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let latch = &self.0;
-        if latch.remaining.load(Ordering::Acquire) == 0 {
-            return Poll::Ready(());
-        }
-        let mut slot = latch.waker.lock().unwrap();
-        match &mut *slot {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            other => *other = Some(cx.waker().clone()),
-        }
-        // Checked again under the lock: the last `count_down` takes the
-        // lock after its decrement, so either it sees our waker or we see 0.
-        if latch.remaining.load(Ordering::Acquire) == 0 {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
 
 /// A one-slot, single-producer single-consumer channel built on
 /// `std::task::Waker` and a `std::sync::Mutex` (corio has no channels yet;
@@ -156,23 +101,6 @@ impl<T> Future for Recv<'_, T> {
             Some(w) if w.will_wake(cx.waker()) => {}
             other => *other = Some(cx.waker().clone()),
         }
-        Poll::Pending
-    }
-}
-
-/// A plain `yield_now` (wake, then return `Pending` once), for
-/// async-executor, which has none of its own.
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
         Poll::Pending
     }
 }
@@ -319,7 +247,7 @@ impl Spawner for Arc<Executor<'static>> {
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
-        YieldNow(false)
+        PlainYield::new()
     }
 }
 

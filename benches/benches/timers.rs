@@ -26,12 +26,13 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use corio_benches::{Latch, PlainYield};
 use criterion::{Criterion, SamplingMode};
 
 /// Worker threads of every runtime (the machine has 2 cores).
@@ -137,78 +138,6 @@ unsafe impl GlobalAlloc for CountingAlloc {
 // ---------------------------------------------------------------------------
 // Runtime-agnostic pieces: the same code on every runtime.
 // ---------------------------------------------------------------------------
-
-/// A countdown latch: `count_down` `n` times, and the (single) waiter wakes
-/// (the same as in `scheduler.rs`).
-struct Latch {
-    remaining: AtomicUsize,
-    waker: Mutex<Option<Waker>>,
-}
-
-impl Latch {
-    fn new(n: usize) -> Arc<Latch> {
-        Arc::new(Latch {
-            remaining: AtomicUsize::new(n),
-            waker: Mutex::new(None),
-        })
-    }
-
-    fn count_down(&self) {
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let waker = self.waker.lock().unwrap().take();
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
-    }
-
-    /// A `'static` future that completes once the count reaches zero.
-    fn wait(self: &Arc<Self>) -> LatchWait {
-        LatchWait(self.clone())
-    }
-}
-
-/// The future returned by [`Latch::wait`].
-struct LatchWait(Arc<Latch>);
-
-impl Future for LatchWait {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let latch = &self.0;
-        if latch.remaining.load(Ordering::Acquire) == 0 {
-            return Poll::Ready(());
-        }
-        let mut slot = latch.waker.lock().unwrap();
-        match &mut *slot {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            other => *other = Some(cx.waker().clone()),
-        }
-        // Checked again under the lock: the last `count_down` takes the
-        // lock after its decrement, so either it sees our waker or we see 0.
-        if latch.remaining.load(Ordering::Acquire) == 0 {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-/// A future that wakes itself and returns `Pending` once, then `Ready`.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
 
 /// xorshift64: the fixed sequence of sleep durations of `timers_fire`.
 struct XorShift(u64);
@@ -455,11 +384,11 @@ fn timers_fire<R: Rt>(rt: &R) {
 }
 
 /// One task awaits `TIMEOUTS` times a `TIMEOUT` timeout around a
-/// [`YieldOnce`]: each timer is registered, then cancelled.
+/// [`PlainYield`]: each timer is registered, then cancelled.
 fn timeout_cancel_armed<R: Rt>(rt: &R) {
     in_task(rt, 1, |_, done| async move {
         for _ in 0..TIMEOUTS {
-            let r = <R::Spawner as Spawner>::timeout(TIMEOUT, YieldOnce(false)).await;
+            let r = <R::Spawner as Spawner>::timeout(TIMEOUT, PlainYield::new()).await;
             assert!(r.is_ok(), "a 10 s timeout elapsed");
         }
         done.count_down();

@@ -1,1 +1,103 @@
-//! Benchmarks live in `benches/benches/`; this library is empty.
+//! Pieces shared by the benchmarks in `benches/benches/`: written once and
+//! run unchanged on every runtime, so that only the runtime differs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// A countdown latch: `count_down` `n` times, and the (single) waiter wakes.
+///
+/// ```
+/// let latch = corio_benches::Latch::new(1);
+/// latch.count_down();
+/// corio::run(latch.wait());
+/// ```
+#[derive(Debug)]
+pub struct Latch {
+    remaining: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Latch {
+    /// A latch that opens after `n` count-downs.
+    pub fn new(n: usize) -> Arc<Latch> {
+        Arc::new(Latch {
+            remaining: AtomicUsize::new(n),
+            waker: Mutex::new(None),
+        })
+    }
+
+    /// Counts down once; the last one wakes the waiter.
+    pub fn count_down(&self) {
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let waker = self.waker.lock().unwrap().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// A `'static` future that completes once the count reaches zero.
+    pub fn wait(self: &Arc<Self>) -> LatchWait {
+        LatchWait(self.clone())
+    }
+}
+
+/// The future returned by [`Latch::wait`].
+#[derive(Debug)]
+pub struct LatchWait(Arc<Latch>);
+
+impl Future for LatchWait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let latch = &self.0;
+        if latch.remaining.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(());
+        }
+        let mut slot = latch.waker.lock().unwrap();
+        match &mut *slot {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            other => *other = Some(cx.waker().clone()),
+        }
+        // Checked again under the lock: the last `count_down` takes the
+        // lock after its decrement, so either it sees our waker or we see 0.
+        if latch.remaining.load(Ordering::Acquire) == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Wakes itself and returns `Pending` once, then `Ready`: a plain yield
+/// with no runtime behind it (no cancellation check, no budget). A yield
+/// for async-executor, which has none, and a control for corio's.
+///
+/// ```
+/// corio::run(corio_benches::PlainYield::new());
+/// ```
+#[derive(Debug, Default)]
+pub struct PlainYield(bool);
+
+impl PlainYield {
+    /// A yield that has not happened yet.
+    pub fn new() -> PlainYield {
+        PlainYield(false)
+    }
+}
+
+impl Future for PlainYield {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -3,23 +3,13 @@
 //! task from a task that gets cancelled.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corio::{CancelScope, Runtime, TaskError};
+use corio::{CancelScope, TaskError};
 
-const HOUR: Duration = Duration::from_secs(3600);
-const MS: Duration = Duration::from_millis(1);
-
-type Log = Arc<Mutex<Vec<String>>>;
-
-fn log(l: &Log, s: impl Into<String>) {
-    l.lock().unwrap().push(s.into());
-}
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
+mod common;
+use common::{log, rt, Log, HOUR, MS};
 
 #[test]
 fn seed_cancel_me_prints_its_events_in_asyncio_order() {
@@ -387,8 +377,10 @@ fn abort_runs_drop_and_ends_the_task_cancelled() {
 }
 
 #[test]
-fn a_cancelled_interval_tick_and_yield_return_cancelled() {
+fn a_cancelled_interval_tick_sleep_until_and_yield_return_cancelled() {
     rt(1).run(async {
+        let until =
+            corio::spawn(async { corio::sleep_until(Instant::now() + HOUR).await.unwrap_err() });
         let ticker = corio::spawn(async {
             let mut iv = corio::interval(HOUR);
             iv.tick().await.unwrap(); // the first tick is immediate
@@ -405,7 +397,9 @@ fn a_cancelled_interval_tick_and_yield_return_cancelled() {
         corio::sleep(5 * MS).await.unwrap(); // the first tick is done
         ticker.cancel();
         yielder.cancel();
+        until.cancel();
         assert!(ticker.await.unwrap_err().is_cancelled());
+        assert!(until.await.unwrap_err().is_cancelled());
         assert_eq!(yielder.await.unwrap(), "stopped");
     });
 }

@@ -11,6 +11,15 @@ use corio::Runtime;
 const HOUR: Duration = Duration::from_secs(3600);
 const MS: Duration = Duration::from_millis(1);
 
+/// Sets its flag when dropped: shows that a task's future was dropped.
+struct OnDrop(Arc<AtomicBool>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn when_main_returns_every_remaining_task_is_cancelled_and_may_clean_up_with_awaits() {
     let cleaned = Arc::new(AtomicUsize::new(0));
@@ -41,12 +50,6 @@ fn tasks_still_running_after_the_grace_period_are_aborted_and_named() {
     let r = reports.clone();
     let dropped = Arc::new(AtomicBool::new(false));
     let d = dropped.clone();
-    struct OnDrop(Arc<AtomicBool>);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
     let rt = Runtime::builder()
         .workers(2)
         .shutdown_grace(50 * MS)
@@ -112,12 +115,6 @@ fn shutdown_also_cancels_tasks_spawned_during_it() {
 fn dropping_a_runtime_aborts_its_tasks_at_once() {
     let dropped = Arc::new(AtomicBool::new(false));
     let d = dropped.clone();
-    struct OnDrop(Arc<AtomicBool>);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
     let rt = Runtime::builder().workers(2).build().unwrap();
     rt.run(async move {
         drop(corio::spawn(async move {

@@ -6,20 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corio::{CancelScope, Cancelled, Runtime, TaskError, TimeoutError};
+use corio::{CancelScope, Cancelled, TaskError, TimeoutError};
 
-const HOUR: Duration = Duration::from_secs(3600);
-const MS: Duration = Duration::from_millis(1);
-
-type Log = Arc<Mutex<Vec<String>>>;
-
-fn log(l: &Log, s: impl Into<String>) {
-    l.lock().unwrap().push(s.into());
-}
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
+mod common;
+use common::{log, rt, Log, HOUR, MS};
 
 #[test]
 fn seed_eternity_wait_for_prints_timeout() {
