@@ -606,17 +606,25 @@ impl Runtime {
         let shared = self.shared.clone();
         self.run(async move {
             let mut asked = std::collections::HashSet::new();
+            let mut pending: Vec<TaskRef> = Vec::new();
             loop {
-                let pending = shared.unfinished_tasks();
-                if pending.is_empty() || Instant::now() >= deadline {
-                    break;
-                }
-                for t in &pending {
-                    if asked.insert(t.id()) {
-                        t.cancel();
+                pending.retain(|t| !t.done());
+                if pending.is_empty() {
+                    // Everything we cancelled is done: look again, for tasks
+                    // spawned by the cleanups (one registry walk per wave).
+                    pending = shared.unfinished_tasks();
+                    if pending.is_empty() {
+                        break;
+                    }
+                    for t in &pending {
+                        if asked.insert(t.id()) {
+                            t.cancel();
+                        }
                     }
                 }
-                drop(pending);
+                if Instant::now() >= deadline {
+                    break;
+                }
                 // Nothing cancels this supervisor; a millisecond poll is
                 // plenty for a shutdown.
                 let _ = crate::sleep(Duration::from_millis(1)).await;

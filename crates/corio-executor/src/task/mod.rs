@@ -94,10 +94,14 @@ pub struct Task<T> {
     raw: NonNull<Header>,
     /// Cancellations delivered to the awaiting task while it awaited this
     /// one, and forwarded to it (asyncio: cancelling the awaiter cancels
-    /// what it awaits).
-    forwarded: Vec<Cancelled>,
+    /// what it awaits). Boxed: rare, and handles are kept in bulk.
+    forwarded: Option<Box<Forwarded>>,
     _output: PhantomData<T>,
 }
+
+/// See `Task::forwarded`.
+#[derive(Default)]
+struct Forwarded(Vec<Cancelled>);
 
 // SAFETY: the handle only reads the output (on the thread that owns the
 // handle), so it may move between threads when the output may.
@@ -116,7 +120,7 @@ impl<T> Task<T> {
     pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> Task<T> {
         Task {
             raw,
-            forwarded: Vec::new(),
+            forwarded: None,
             _output: PhantomData,
         }
     }
@@ -334,11 +338,11 @@ impl<T> Future for Task<T> {
                 // output stays with the task.
                 return Poll::Ready(Err(TaskError::Cancelled(c)));
             }
-            self.forwarded.push(c);
+            self.forwarded.get_or_insert_with(Box::default).0.push(c);
         }
         let out = self.poll_outcome(cx);
-        if out.is_ready() && !self.forwarded.is_empty() {
-            let forwarded = std::mem::take(&mut self.forwarded);
+        if out.is_ready() && self.forwarded.is_some() {
+            let forwarded = self.forwarded.take().expect("checked").0;
             if let Poll::Ready(Err(TaskError::Cancelled(_))) = out {
                 // The awaiter receives its own cancellation.
                 let last = forwarded.into_iter().last().expect("not empty");
