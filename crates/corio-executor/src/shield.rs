@@ -103,6 +103,7 @@ impl<T> Future for Shield<T> {
             self.task = None;
             return Poll::Ready(Err(c));
         }
+        std::task::ready!(crate::poll_proceed(cx));
         let out = std::task::ready!(task.poll_outcome(cx));
         self.task = None;
         Poll::Ready(match out {

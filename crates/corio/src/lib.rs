@@ -174,6 +174,13 @@ where
 
 pub mod signal;
 
+mod gather;
+#[doc(hidden)]
+pub use gather::__macro;
+pub use gather::{
+    gather, gather_settled, try_gather, Gather, GatherError, GatherSettled, TryGather,
+};
+
 /// Time: sleeping, deadlines and periodic ticks.
 pub mod time {
     pub use corio_executor::{

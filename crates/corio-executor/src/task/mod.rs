@@ -298,10 +298,22 @@ impl<T> Task<T> {
         self.header().set_name(name.into().into_boxed_str())
     }
 
-    /// Polls for the outcome without being a cancellation point (what
-    /// `shield` needs: the caller's cancellation must not reach the task).
-    pub(crate) fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
-        std::task::ready!(context::poll_proceed(cx));
+    /// Polls for the task's outcome *without* being a cancellation point and
+    /// without spending the cooperative budget: what combinators that
+    /// decide for themselves what a cancellation of the awaiting task means
+    /// (`shield`, `gather`) build on. `cx`'s waker is woken when the task
+    /// finishes. Like `.await`, it yields the outcome once.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let mut t = corio_executor::spawn(async { 4 });
+    /// let out = poll_fn(|cx| t.poll_outcome(cx)).await;
+    /// assert_eq!(out.unwrap(), 4);
+    /// # });
+    /// ```
+    pub fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
         let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
         // SAFETY: we hold the join handle's reference and pass a slot of the
         // task's exact output type.
@@ -340,6 +352,7 @@ impl<T> Future for Task<T> {
             }
             self.forwarded.get_or_insert_with(Box::default).0.push(c);
         }
+        std::task::ready!(context::poll_proceed(cx));
         let out = self.poll_outcome(cx);
         if out.is_ready() && self.forwarded.is_some() {
             let forwarded = self.forwarded.take().expect("checked").0;

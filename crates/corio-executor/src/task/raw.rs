@@ -823,7 +823,11 @@ mod tests {
         assert_eq!(size_of::<Header>(), 72, "the task header grew");
         assert_eq!(size_of::<Sleep>(), 56, "Sleep grew");
         assert_eq!(size_of::<crate::Task<u64>>(), 16, "the Task handle grew");
-        assert_eq!(size_of::<Result<(), crate::Cancelled>>(), 8, "Cancelled grew");
+        assert_eq!(
+            size_of::<Result<(), crate::Cancelled>>(),
+            8,
+            "Cancelled grew"
+        );
         let latch = std::sync::Arc::new(());
         let task = async move {
             let _ = crate::sleep(Duration::from_secs(1)).await;
