@@ -3,8 +3,8 @@
 //!
 //! Run it with `cargo run --release --example tour`.
 //!
-//! Sections that need gather and the other waiting primitives join the
-//! tour as those parts of corio land.
+//! Sections that need the other waiting primitives (wait, as_completed,
+//! TaskGroup) join the tour as those parts of corio land.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -233,6 +233,37 @@ fn many_workers() {
     println!("live tasks after shutdown: {}", metrics.live_tasks());
 }
 
+fn gather_factorial() {
+    section(
+        "Running tasks concurrently: gather(factorial(A, 2), factorial(B, 3), factorial(C, 4))",
+    );
+    // async def factorial(name, number):
+    //     f = 1
+    //     for i in range(2, number + 1):
+    //         print(f"Task {name}: Compute factorial({i})...")
+    //         await asyncio.sleep(1)
+    //         f *= i
+    //     print(f"Task {name}: factorial({number}) = {f}")
+    async fn factorial(name: &'static str, number: u64) -> u64 {
+        let mut f = 1;
+        for i in 2..=number {
+            println!("Task {name}: Compute factorial({i})...");
+            corio::sleep(Duration::from_secs(1)).await.unwrap();
+            f *= i;
+        }
+        println!("Task {name}: factorial({number}) = {f}");
+        f
+    }
+    // await asyncio.gather(factorial("A", 2), factorial("B", 3), factorial("C", 4))
+    let rt = corio::Runtime::builder().workers(1).build().unwrap();
+    rt.run(async {
+        let (a, b, c) = corio::gather!(factorial("A", 2), factorial("B", 3), factorial("C", 4))
+            .await
+            .unwrap();
+        println!("gathered: {a}, {b}, {c}");
+    });
+}
+
 fn shielding() {
     section("Shielding from cancellation: the caller is cancelled, the work is not");
     // try:
@@ -337,6 +368,7 @@ fn main() {
     tasks();
     running_a_program();
     display_date();
+    gather_factorial();
     shielding();
     timeouts();
     introspection();
@@ -345,5 +377,5 @@ fn main() {
     panics();
     many_workers();
     local_tasks();
-    println!("\n(gather/wait/TaskGroup and I/O join the tour as they land)");
+    println!("\n(wait/as_completed/TaskGroup and I/O join the tour as they land)");
 }
