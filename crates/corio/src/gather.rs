@@ -26,8 +26,40 @@ use crate::{poll_cancelled, Cancelled, Task, TaskError};
 /// The children that finished since the gather last looked, and the
 /// gather's own waker.
 #[derive(Default)]
-struct ReadySet {
+pub(crate) struct ReadySet {
     inner: Mutex<(Vec<usize>, Option<Waker>)>,
+}
+
+impl ReadySet {
+    /// A set and one waker per child: child `i`'s waker adds `i` to the set
+    /// and wakes the waiter.
+    pub(crate) fn with_wakers(n: usize) -> (Arc<ReadySet>, Vec<Waker>) {
+        let set = Arc::new(ReadySet::default());
+        let wakers = (0..n)
+            .map(|index| {
+                Waker::from(Arc::new(ChildWaker {
+                    index,
+                    set: set.clone(),
+                }))
+            })
+            .collect();
+        (set, wakers)
+    }
+
+    /// Registers the waiter's waker and takes the children woken since the
+    /// last call (all of them on the `first` call).
+    pub(crate) fn take(&self, cx: &Context<'_>, first: bool, n: usize) -> Vec<usize> {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if !g.1.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            g.1 = Some(cx.waker().clone());
+        }
+        if first {
+            g.0.clear();
+            (0..n).collect()
+        } else {
+            std::mem::take(&mut g.0)
+        }
+    }
 }
 
 /// The join waker of child `index`.
@@ -67,15 +99,7 @@ struct Children<T> {
 
 impl<T> Children<T> {
     fn new(tasks: Vec<Task<T>>) -> Children<T> {
-        let set = Arc::new(ReadySet::default());
-        let wakers = (0..tasks.len())
-            .map(|index| {
-                Waker::from(Arc::new(ChildWaker {
-                    index,
-                    set: set.clone(),
-                }))
-            })
-            .collect();
+        let (set, wakers) = ReadySet::with_wakers(tasks.len());
         Children {
             tasks: tasks.into_iter().map(Some).collect(),
             wakers,
@@ -108,18 +132,8 @@ impl<T> Children<T> {
         cx: &Context<'_>,
         mut f: impl FnMut(usize, Result<T, TaskError>) -> std::ops::ControlFlow<()>,
     ) {
-        let ready: Vec<usize> = {
-            let mut g = self.set.inner.lock().unwrap_or_else(|p| p.into_inner());
-            if !g.1.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                g.1 = Some(cx.waker().clone());
-            }
-            if std::mem::take(&mut self.first) {
-                g.0.clear();
-                (0..self.tasks.len()).collect()
-            } else {
-                std::mem::take(&mut g.0)
-            }
-        };
+        let first = std::mem::take(&mut self.first);
+        let ready = self.set.take(cx, first, self.tasks.len());
         for index in ready {
             let Some(task) = self.tasks[index].as_mut() else {
                 continue;

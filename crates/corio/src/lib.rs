@@ -181,6 +181,9 @@ pub use gather::{
     gather, gather_settled, try_gather, Gather, GatherError, GatherSettled, TryGather,
 };
 
+mod wait;
+pub use wait::{wait, ReturnWhen, Wait, WaitError};
+
 /// Time: sleeping, deadlines and periodic ticks.
 pub mod time {
     pub use corio_executor::{

@@ -323,6 +323,45 @@ impl<T> Task<T> {
         out
     }
 
+    /// Polls for the task to finish without taking its output (what
+    /// `wait` needs: the caller awaits the task afterwards). `cx`'s waker is
+    /// woken when it finishes.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let mut t = corio_executor::spawn(async { 5 });
+    /// poll_fn(|cx| t.poll_done(cx)).await;
+    /// assert!(t.done());
+    /// assert_eq!(t.await.unwrap(), 5); // the output is still there
+    /// # });
+    /// ```
+    pub fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if raw::can_read_output(self.header(), cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// True if the task finished with a panic (asyncio: `exception()` is
+    /// set). False while it runs.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async { panic!("x") });
+    /// corio_executor::yield_now().await.unwrap();
+    /// assert!(t.panicked());
+    /// assert!(t.await.unwrap_err().is_panic());
+    /// # });
+    /// ```
+    pub fn panicked(&self) -> bool {
+        let s = self.header().state.load();
+        s.is_complete() && s.is_panicked()
+    }
+
     /// A counted reference to the task that does not own its output.
     ///
     /// ```

@@ -479,6 +479,7 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
         Err(payload) => {
             drop_future(cell);
             set_stage(cell, Stage::Finished(Err(TaskError::panicked(payload))));
+            cell.header.state.mark_panicked();
             complete(cell, false);
         }
     }
@@ -638,8 +639,9 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 }
 
 /// Whether the output can be read now; otherwise registers `waker` to be
-/// woken on completion.
-fn can_read_output(header: &Header, waker: &Waker) -> bool {
+/// woken on completion. Only the join handle may call it (it writes the
+/// join-waker slot).
+pub(crate) fn can_read_output(header: &Header, waker: &Waker) -> bool {
     let snapshot = header.state.load();
     if snapshot.is_complete() {
         return true;

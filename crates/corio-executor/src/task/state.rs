@@ -13,7 +13,8 @@
 //! | 7   | `CANCEL_SEEN`   | `cancel()`, with `CANCEL_REQUESTED` (sticky) | never |
 //! | 8   | `POLLED`        | the first `transition_to_running`        | never |
 //! | 9   | `CANCELLED`     | completion, when the outcome is a cancellation (with `COMPLETE`) | never |
-//! | 10.. | reference count | each `Waker`, `Task`, `TaskRef`, queued `Notified`, the registry | their drops |
+//! | 10  | `PANICKED`      | the runner, just before completing with a panic | never |
+//! | 11.. | reference count | each `Waker`, `Task`, `TaskRef`, queued `Notified`, the registry | their drops |
 //!
 //! Invariants:
 //!
@@ -56,8 +57,9 @@ const CANCEL_REQUESTED: usize = 1 << 6;
 const CANCEL_SEEN: usize = 1 << 7;
 const POLLED: usize = 1 << 8;
 const CANCELLED: usize = 1 << 9;
+const PANICKED: usize = 1 << 10;
 
-const REF_SHIFT: usize = 10;
+const REF_SHIFT: usize = 11;
 const REF_ONE: usize = 1 << REF_SHIFT;
 const STATE_MASK: usize = REF_ONE - 1;
 
@@ -238,6 +240,12 @@ impl State {
                 )
             }
         })
+    }
+
+    /// The runner is about to complete the task with a panic (readers look
+    /// only after `COMPLETE`, which this precedes).
+    pub fn mark_panicked(&self) {
+        self.0.fetch_or(PANICKED, Release);
     }
 
     /// The pending request was delivered (extras lock held).
@@ -428,6 +436,10 @@ impl Snapshot {
     /// The task completed as cancelled (or aborted).
     pub fn is_cancelled(self) -> bool {
         self.0 & CANCELLED != 0
+    }
+    /// The task completed with a panic.
+    pub fn is_panicked(self) -> bool {
+        self.0 & PANICKED != 0
     }
     /// The number of references.
     pub fn ref_count(self) -> usize {
