@@ -184,6 +184,9 @@ pub use gather::{
 mod wait;
 pub use wait::{wait, ReturnWhen, Wait, WaitError};
 
+mod as_completed;
+pub use as_completed::{as_completed, AsCompleted, AsCompletedError};
+
 /// Time: sleeping, deadlines and periodic ticks.
 pub mod time {
     pub use corio_executor::{
