@@ -1,0 +1,104 @@
+//! asyncio's task layer against tokio's equivalents, same worker count:
+//!
+//! * `gather_10k/corio`: `corio::gather` of 10 000 trivial futures (each
+//!   spawned as a task), outputs collected in input order;
+//! * `gather_10k/tokio_joinset`: 10 000 tasks spawned into a
+//!   `tokio::task::JoinSet`, drained with `join_next` (completion order);
+//! * `gather_10k/tokio_handles`: 10 000 `tokio::spawn` handles awaited in
+//!   turn (what `join_all` of spawned handles does, without the crate).
+//!
+//! The benchmark's main future runs in a spawned task on both runtimes.
+//! See `docs/benchmarks.md`.
+
+use std::time::Duration;
+
+use criterion::Criterion;
+
+/// Worker threads of each runtime (the machine has 2 cores).
+const WORKERS: usize = 2;
+/// Tasks per gather.
+const TASKS: u64 = 10_000;
+
+fn tasklayer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gather_10k");
+    {
+        let rt = corio::Runtime::builder().workers(WORKERS).build().unwrap();
+        group.bench_function("corio", |b| {
+            b.iter(|| {
+                let sum: u64 = rt.run(async {
+                    corio::spawn(async {
+                        corio::gather((0..TASKS).map(|i| async move { i }))
+                            .await
+                            .unwrap()
+                            .into_iter()
+                            .sum()
+                    })
+                    .await
+                    .unwrap()
+                });
+                assert_eq!(sum, TASKS * (TASKS - 1) / 2);
+            })
+        });
+    }
+    {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKERS)
+            .enable_all()
+            .build()
+            .unwrap();
+        group.bench_function("tokio_joinset", |b| {
+            b.iter(|| {
+                let sum: u64 = rt.block_on(async {
+                    tokio::spawn(async {
+                        let mut set = tokio::task::JoinSet::new();
+                        for i in 0..TASKS {
+                            set.spawn(async move { i });
+                        }
+                        let mut sum = 0;
+                        while let Some(r) = set.join_next().await {
+                            sum += r.unwrap();
+                        }
+                        sum
+                    })
+                    .await
+                    .unwrap()
+                });
+                assert_eq!(sum, TASKS * (TASKS - 1) / 2);
+            })
+        });
+        group.bench_function("tokio_handles", |b| {
+            b.iter(|| {
+                let sum: u64 = rt.block_on(async {
+                    tokio::spawn(async {
+                        let handles: Vec<_> =
+                            (0..TASKS).map(|i| tokio::spawn(async move { i })).collect();
+                        let mut sum = 0;
+                        for h in handles {
+                            sum += h.await.unwrap();
+                        }
+                        sum
+                    })
+                    .await
+                    .unwrap()
+                });
+                assert_eq!(sum, TASKS * (TASKS - 1) / 2);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500))
+}
+
+// What `criterion_group!` + `criterion_main!` expand to, minus the
+// undocumented `pub fn` the former generates.
+fn main() {
+    let mut c = config().configure_from_args();
+    tasklayer(&mut c);
+    c.final_summary();
+}
