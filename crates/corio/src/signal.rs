@@ -119,6 +119,9 @@ fn reader(fd: libc::c_int) {
             }
             return;
         }
+        if n == 0 {
+            return; // the write end is never closed; be safe anyway
+        }
         for _ in 0..n {
             deliver_one();
         }
