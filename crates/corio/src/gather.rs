@@ -149,6 +149,67 @@ impl<T> Children<T> {
     }
 }
 
+/// The children plus their outputs, in input order: the body of [`Gather`]
+/// and [`TryGather`], which differ only in what counts as a failure.
+struct Collect<T, O> {
+    children: Children<T>,
+    outputs: Vec<Option<O>>,
+    left: usize,
+}
+
+impl<T, O> Collect<T, O> {
+    fn new(tasks: Vec<Task<T>>) -> Collect<T, O> {
+        Collect {
+            outputs: tasks.iter().map(|_| None).collect(),
+            left: tasks.len(),
+            children: Children::new(tasks),
+        }
+    }
+
+    /// One poll: `classify` turns a child's outcome into an output or the
+    /// failure that ends the gather at once; a cancellation forwarded from
+    /// the awaiting task is reported (as `on_cancel`) when the children are
+    /// done with it.
+    fn poll_with<E>(
+        &mut self,
+        cx: &Context<'_>,
+        mut classify: impl FnMut(Result<T, TaskError>) -> Result<O, E>,
+        on_cancel: impl FnOnce(Cancelled) -> E,
+    ) -> Poll<Result<Vec<O>, E>> {
+        self.children.forward_cancel();
+        let mut failed = None;
+        let (outputs, left) = (&mut self.outputs, &mut self.left);
+        self.children
+            .poll_finished(cx, |i, out| match classify(out) {
+                Ok(v) => {
+                    outputs[i] = Some(v);
+                    *left -= 1;
+                    std::ops::ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    std::ops::ControlFlow::Break(())
+                }
+            });
+        let finished = failed.is_some() || self.left == 0;
+        if let Some(c) = self.children.cancelled.take_if(|_| finished) {
+            // Cancelled from outside: that is what the gather reports.
+            return Poll::Ready(Err(on_cancel(c)));
+        }
+        if let Some(e) = failed {
+            return Poll::Ready(Err(e));
+        }
+        if self.left == 0 {
+            let outputs = std::mem::take(&mut self.outputs);
+            let outputs = outputs
+                .into_iter()
+                .map(|o| o.expect("every child finished"));
+            return Poll::Ready(Ok(outputs.collect()));
+        }
+        Poll::Pending
+    }
+}
+
 /// Runs every future as a task, concurrently, and returns their outputs in
 /// input order (asyncio's `gather(*aws)`).
 ///
@@ -177,11 +238,7 @@ where
     F::Output: Send + 'static,
 {
     let tasks: Vec<Task<F::Output>> = futures.into_iter().map(crate::spawn).collect();
-    Gather {
-        outputs: tasks.iter().map(|_| None).collect(),
-        left: tasks.len(),
-        children: Children::new(tasks),
-    }
+    Gather(Collect::new(tasks))
 }
 
 /// The future returned by [`gather`].
@@ -193,11 +250,7 @@ where
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
-pub struct Gather<T> {
-    children: Children<T>,
-    outputs: Vec<Option<T>>,
-    left: usize,
-}
+pub struct Gather<T>(Collect<T, T>);
 
 impl<T> Unpin for Gather<T> {}
 
@@ -205,49 +258,15 @@ impl<T> Future for Gather<T> {
     type Output = Result<Vec<T>, TaskError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        this.children.forward_cancel();
-        let mut failed = None;
-        let (outputs, left) = (&mut this.outputs, &mut this.left);
-        this.children.poll_finished(cx, |i, out| match out {
-            Ok(v) => {
-                outputs[i] = Some(v);
-                *left -= 1;
-                std::ops::ControlFlow::Continue(())
-            }
-            Err(e) => {
-                failed = Some(e);
-                std::ops::ControlFlow::Break(())
-            }
-        });
-        if let Some(c) = this
-            .children
-            .cancelled
-            .take()
-            .filter(|_| failed.is_some() || this.left == 0)
-        {
-            // Cancelled from outside: that is what the gather reports.
-            return Poll::Ready(Err(TaskError::Cancelled(c)));
-        }
-        if let Some(e) = failed {
-            return Poll::Ready(Err(e));
-        }
-        if this.left == 0 {
-            let outputs = std::mem::take(&mut this.outputs);
-            return Poll::Ready(Ok(outputs
-                .into_iter()
-                .map(|o| o.expect("every child finished"))
-                .collect()));
-        }
-        Poll::Pending
+        self.0.poll_with(cx, |out| out, TaskError::Cancelled)
     }
 }
 
 impl<T> fmt::Debug for Gather<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
-            .field("children", &self.outputs.len())
-            .field("unfinished", &self.left)
+            .field("children", &self.0.outputs.len())
+            .field("unfinished", &self.0.left)
             .finish()
     }
 }
@@ -303,11 +322,7 @@ where
     E: Send + 'static,
 {
     let tasks: Vec<Task<Result<T, E>>> = futures.into_iter().map(crate::spawn).collect();
-    TryGather {
-        outputs: tasks.iter().map(|_| None).collect(),
-        left: tasks.len(),
-        children: Children::new(tasks),
-    }
+    TryGather(Collect::new(tasks))
 }
 
 /// The future returned by [`try_gather`].
@@ -319,11 +334,7 @@ where
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
-pub struct TryGather<T, E> {
-    children: Children<Result<T, E>>,
-    outputs: Vec<Option<T>>,
-    left: usize,
-}
+pub struct TryGather<T, E>(Collect<Result<T, E>, T>);
 
 impl<T, E> Unpin for TryGather<T, E> {}
 
@@ -331,44 +342,15 @@ impl<T, E> Future for TryGather<T, E> {
     type Output = Result<Vec<T>, GatherError<E>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        this.children.forward_cancel();
-        let mut failed = None;
-        let (outputs, left) = (&mut this.outputs, &mut this.left);
-        this.children.poll_finished(cx, |i, out| match out {
-            Ok(Ok(v)) => {
-                outputs[i] = Some(v);
-                *left -= 1;
-                std::ops::ControlFlow::Continue(())
-            }
-            Ok(Err(e)) => {
-                failed = Some(GatherError::Failed(e));
-                std::ops::ControlFlow::Break(())
-            }
-            Err(e) => {
-                failed = Some(GatherError::Task(e));
-                std::ops::ControlFlow::Break(())
-            }
-        });
-        if let Some(c) = this
-            .children
-            .cancelled
-            .take()
-            .filter(|_| failed.is_some() || this.left == 0)
-        {
-            return Poll::Ready(Err(GatherError::Task(TaskError::Cancelled(c))));
-        }
-        if let Some(e) = failed {
-            return Poll::Ready(Err(e));
-        }
-        if this.left == 0 {
-            let outputs = std::mem::take(&mut this.outputs);
-            return Poll::Ready(Ok(outputs
-                .into_iter()
-                .map(|o| o.expect("every child finished"))
-                .collect()));
-        }
-        Poll::Pending
+        self.0.poll_with(
+            cx,
+            |out| match out {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(GatherError::Failed(e)),
+                Err(e) => Err(GatherError::Task(e)),
+            },
+            |c| GatherError::Task(TaskError::Cancelled(c)),
+        )
     }
 }
 
