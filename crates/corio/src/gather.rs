@@ -437,6 +437,26 @@ impl<T> Future for GatherSettled<T> {
 pub mod __macro {
     pub use std::sync::{Arc, Mutex};
 
+    /// A slot for `fut`'s output, and the future to spawn: it runs `fut`
+    /// and leaves the output in the slot.
+    pub fn slot<F>(
+        fut: F,
+    ) -> (
+        Arc<Mutex<Option<F::Output>>>,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    )
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let slot = Arc::new(Mutex::new(None));
+        let s = slot.clone();
+        (slot, async move {
+            let v = fut.await;
+            *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+        })
+    }
+
     /// Takes the output a child left in its slot.
     pub fn take<T>(slot: &Mutex<Option<T>>) -> T {
         slot.lock()
@@ -460,15 +480,7 @@ pub mod __macro {
 #[macro_export]
 macro_rules! gather {
     ($($fut:expr),+ $(,)?) => {{
-        let slots = ($({
-            let slot = $crate::__macro::Arc::new($crate::__macro::Mutex::new(None));
-            let s = slot.clone();
-            let fut = $fut;
-            (slot, async move {
-                let v = fut.await;
-                *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
-            })
-        },)+);
+        let slots = ($($crate::__macro::slot($fut),)+);
         $crate::__gather_tuple!(@go slots, [$($fut),+])
     }};
 }
@@ -486,15 +498,7 @@ macro_rules! gather {
 #[macro_export]
 macro_rules! gather_settled {
     ($($fut:expr),+ $(,)?) => {{
-        let slots = ($({
-            let slot = $crate::__macro::Arc::new($crate::__macro::Mutex::new(None));
-            let s = slot.clone();
-            let fut = $fut;
-            (slot, async move {
-                let v = fut.await;
-                *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
-            })
-        },)+);
+        let slots = ($($crate::__macro::slot($fut),)+);
         $crate::__gather_tuple!(@settled slots, [$($fut),+])
     }};
 }
