@@ -21,30 +21,16 @@
 
 use std::time::Duration;
 
-use corio_benches::PlainYield;
+use corio_benches::{corio_runtime, criterion, tokio_runtime, PlainYield};
 use criterion::Criterion;
 
-/// Worker threads of each runtime (the machine has 2 cores).
-const WORKERS: usize = 2;
 /// Awaits per iteration.
 const LOOP: usize = 100_000;
-
-fn corio_rt() -> corio::Runtime {
-    corio::Runtime::builder().workers(WORKERS).build().unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn cancel_points(c: &mut Criterion) {
     let mut group = c.benchmark_group("yield_loop");
     {
-        let rt = corio_rt();
+        let rt = corio_runtime();
         group.bench_function("corio", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -73,7 +59,7 @@ fn cancel_points(c: &mut Criterion) {
         });
     }
     {
-        let rt = tokio_rt();
+        let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
             b.iter(|| {
                 rt.block_on(async {
@@ -92,7 +78,7 @@ fn cancel_points(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("sleep_zero_loop");
     {
-        let rt = corio_rt();
+        let rt = corio_runtime();
         group.bench_function("corio", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -108,7 +94,7 @@ fn cancel_points(c: &mut Criterion) {
         });
     }
     {
-        let rt = tokio_rt();
+        let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
             b.iter(|| {
                 rt.block_on(async {
@@ -126,17 +112,10 @@ fn cancel_points(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-}
-
 // What `criterion_group!` + `criterion_main!` expand to, minus the
 // undocumented `pub fn` the former generates.
 fn main() {
-    let mut c = config().configure_from_args();
+    let mut c = criterion(Duration::from_secs(3));
     cancel_points(&mut c);
     c.final_summary();
 }

@@ -22,11 +22,8 @@ use std::thread;
 use std::time::Duration;
 
 use async_executor::Executor;
-use corio_benches::{Latch, PlainYield};
+use corio_benches::{corio_runtime, criterion, tokio_runtime, Latch, PlainYield, WORKERS};
 use criterion::Criterion;
-
-/// Worker threads of every runtime (the machine has 2 cores).
-const WORKERS: usize = 2;
 
 /// Tasks spawned by `spawn_many_local` and `spawn_many_remote`.
 const SPAWN_MANY: usize = 100_000;
@@ -173,7 +170,7 @@ struct CorioRt(corio::Runtime);
 
 impl CorioRt {
     fn new() -> CorioRt {
-        CorioRt(corio::Runtime::builder().workers(WORKERS).build().unwrap())
+        CorioRt(corio_runtime())
     }
 }
 
@@ -212,13 +209,7 @@ struct TokioRt(tokio::runtime::Runtime);
 
 impl TokioRt {
     fn new() -> TokioRt {
-        TokioRt(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(WORKERS)
-                .enable_all()
-                .build()
-                .unwrap(),
-        )
+        TokioRt(tokio_runtime())
     }
 }
 
@@ -475,17 +466,10 @@ fn scheduler(c: &mut Criterion) {
     bench_workload::<ChainedSpawn>(c);
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-}
-
 // What `criterion_group!` + `criterion_main!` expand to, minus the
 // undocumented `pub fn` the former generates.
 fn main() {
-    let mut c = config().configure_from_args();
+    let mut c = criterion(Duration::from_secs(3));
     scheduler(&mut c);
     c.final_summary();
 }

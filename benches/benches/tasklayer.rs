@@ -12,17 +12,16 @@
 
 use std::time::Duration;
 
+use corio_benches::{corio_runtime, criterion, tokio_runtime};
 use criterion::Criterion;
 
-/// Worker threads of each runtime (the machine has 2 cores).
-const WORKERS: usize = 2;
 /// Tasks per gather.
 const TASKS: u64 = 10_000;
 
 fn tasklayer(c: &mut Criterion) {
     let mut group = c.benchmark_group("gather_10k");
     {
-        let rt = corio::Runtime::builder().workers(WORKERS).build().unwrap();
+        let rt = corio_runtime();
         group.bench_function("corio", |b| {
             b.iter(|| {
                 let sum: u64 = rt.run(async {
@@ -41,11 +40,7 @@ fn tasklayer(c: &mut Criterion) {
         });
     }
     {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKERS)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio_runtime();
         group.bench_function("tokio_joinset", |b| {
             b.iter(|| {
                 let sum: u64 = rt.block_on(async {
@@ -88,17 +83,10 @@ fn tasklayer(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-}
-
 // What `criterion_group!` + `criterion_main!` expand to, minus the
 // undocumented `pub fn` the former generates.
 fn main() {
-    let mut c = config().configure_from_args();
+    let mut c = criterion(Duration::from_secs(3));
     tasklayer(&mut c);
     c.final_summary();
 }

@@ -32,11 +32,8 @@ use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use corio_benches::{Latch, PlainYield};
+use corio_benches::{corio_runtime, criterion, tokio_runtime, Latch, PlainYield};
 use criterion::{Criterion, SamplingMode};
-
-/// Worker threads of every runtime (the machine has 2 cores).
-const WORKERS: usize = 2;
 
 /// Tasks in `timers_fire`.
 const FIRE_TASKS: usize = 100_000;
@@ -272,7 +269,7 @@ impl Rt for CorioRt {
     type Spawner = corio::Handle;
 
     fn new() -> CorioRt {
-        CorioRt(corio::Runtime::builder().workers(WORKERS).build().unwrap())
+        CorioRt(corio_runtime())
     }
 
     fn spawner(&self) -> corio::Handle {
@@ -323,13 +320,7 @@ impl Rt for TokioRt {
     type Spawner = tokio::runtime::Handle;
 
     fn new() -> TokioRt {
-        TokioRt(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(WORKERS)
-                .enable_all()
-                .build()
-                .unwrap(),
-        )
+        TokioRt(tokio_runtime())
     }
 
     fn spawner(&self) -> tokio::runtime::Handle {
@@ -541,20 +532,13 @@ fn timers(c: &mut Criterion) {
     bench_sleep_many(c);
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(5))
-        .warm_up_time(Duration::from_millis(500))
-}
-
 // What `criterion_group!` + `criterion_main!` expand to, minus the
 // undocumented `pub fn` the former generates.
 fn main() {
     if memory_report_selected() {
         memory_report();
     }
-    let mut c = config().configure_from_args();
+    let mut c = criterion(Duration::from_secs(5));
     timers(&mut c);
     c.final_summary();
 }

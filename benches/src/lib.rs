@@ -6,6 +6,36 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// Worker threads of every runtime in every benchmark (the machines have 2
+/// cores).
+pub const WORKERS: usize = 2;
+
+/// corio with [`WORKERS`] workers (the thread calling `run` is one of them).
+pub fn corio_runtime() -> corio::Runtime {
+    corio::Runtime::builder().workers(WORKERS).build().unwrap()
+}
+
+/// tokio's multi-thread runtime with [`WORKERS`] workers and every driver
+/// (the thread calling `block_on` is not one of them).
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The criterion settings of every benchmark file: 10 samples, the given
+/// measurement time, a 500 ms warm-up, and the command line's options.
+pub fn criterion(measurement: Duration) -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(10)
+        .measurement_time(measurement)
+        .warm_up_time(Duration::from_millis(500))
+        .configure_from_args()
+}
 
 /// A countdown latch: `count_down` `n` times, and the (single) waiter wakes.
 ///
