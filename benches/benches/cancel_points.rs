@@ -19,6 +19,7 @@
 //! The task is spawned and awaited by the benchmark's main future, so it
 //! runs as an ordinary task on both runtimes. See `docs/benchmarks.md`.
 
+use std::future::Future;
 use std::time::Duration;
 
 use corio_benches::{corio_runtime, criterion, tokio_runtime, PlainYield};
@@ -27,88 +28,60 @@ use criterion::Criterion;
 /// Awaits per iteration.
 const LOOP: usize = 100_000;
 
+/// Runs `body` as a task on corio, from `rt.run`.
+fn on_corio<F: Future<Output = ()> + Send + 'static>(rt: &corio::Runtime, body: F) {
+    rt.run(async { corio::spawn(body).await.unwrap() })
+}
+
+/// Runs `body` as a task on tokio, from `rt.block_on`.
+fn on_tokio<F: Future<Output = ()> + Send + 'static>(rt: &tokio::runtime::Runtime, body: F) {
+    rt.block_on(async { tokio::spawn(body).await.unwrap() })
+}
+
+/// `LOOP` awaits of tokio's `yield_now`: the tokio side of both groups.
+async fn tokio_yields() {
+    for _ in 0..LOOP {
+        tokio::task::yield_now().await;
+    }
+}
+
 fn cancel_points(c: &mut Criterion) {
+    let corio = corio_runtime();
+    let tokio = tokio_runtime();
+
     let mut group = c.benchmark_group("yield_loop");
-    {
-        let rt = corio_runtime();
-        group.bench_function("corio", |b| {
-            b.iter(|| {
-                rt.run(async {
-                    corio::spawn(async {
-                        for _ in 0..LOOP {
-                            corio::yield_now().await.unwrap();
-                        }
-                    })
-                    .await
-                    .unwrap()
-                })
+    group.bench_function("corio", |b| {
+        b.iter(|| {
+            on_corio(&corio, async {
+                for _ in 0..LOOP {
+                    corio::yield_now().await.unwrap();
+                }
             })
-        });
-        group.bench_function("corio_unchecked", |b| {
-            b.iter(|| {
-                rt.run(async {
-                    corio::spawn(async {
-                        for _ in 0..LOOP {
-                            PlainYield::new().await;
-                        }
-                    })
-                    .await
-                    .unwrap()
-                })
+        })
+    });
+    group.bench_function("corio_unchecked", |b| {
+        b.iter(|| {
+            on_corio(&corio, async {
+                for _ in 0..LOOP {
+                    PlainYield::new().await;
+                }
             })
-        });
-    }
-    {
-        let rt = tokio_runtime();
-        group.bench_function("tokio", |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    tokio::spawn(async {
-                        for _ in 0..LOOP {
-                            tokio::task::yield_now().await;
-                        }
-                    })
-                    .await
-                    .unwrap()
-                })
-            })
-        });
-    }
+        })
+    });
+    group.bench_function("tokio", |b| b.iter(|| on_tokio(&tokio, tokio_yields())));
     group.finish();
 
     let mut group = c.benchmark_group("sleep_zero_loop");
-    {
-        let rt = corio_runtime();
-        group.bench_function("corio", |b| {
-            b.iter(|| {
-                rt.run(async {
-                    corio::spawn(async {
-                        for _ in 0..LOOP {
-                            corio::sleep(Duration::ZERO).await.unwrap();
-                        }
-                    })
-                    .await
-                    .unwrap()
-                })
+    group.bench_function("corio", |b| {
+        b.iter(|| {
+            on_corio(&corio, async {
+                for _ in 0..LOOP {
+                    corio::sleep(Duration::ZERO).await.unwrap();
+                }
             })
-        });
-    }
-    {
-        let rt = tokio_runtime();
-        group.bench_function("tokio", |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    tokio::spawn(async {
-                        for _ in 0..LOOP {
-                            tokio::task::yield_now().await;
-                        }
-                    })
-                    .await
-                    .unwrap()
-                })
-            })
-        });
-    }
+        })
+    });
+    group.bench_function("tokio", |b| b.iter(|| on_tokio(&tokio, tokio_yields())));
     group.finish();
 }
 
