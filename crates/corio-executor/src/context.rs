@@ -7,6 +7,7 @@
 //! Reading them costs one thread-local load.
 
 use std::cell::Cell;
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
@@ -56,6 +57,35 @@ impl Drop for TaskGuard {
 /// The task being polled on this thread, if any.
 pub(crate) fn current_task_header() -> Option<NonNull<Header>> {
     CURRENT_TASK.with(|c| c.get())
+}
+
+/// Records that the current task suspends at `at` (the `.await` of a corio
+/// awaitable), for `TaskRef::get_stack` and `Runtime::dump`. Does nothing
+/// outside a task.
+///
+/// corio's awaitables call it when they return `Pending`, with the
+/// location `#[track_caller]` gives their `poll` (which is the `.await`
+/// that polls them).
+///
+/// ```
+/// use std::panic::Location;
+/// corio_executor::note_suspended(Location::caller()); // outside a task: no-op
+/// ```
+#[inline]
+pub fn note_suspended(at: &'static Location<'static>) {
+    if let Some(task) = current_task_header() {
+        // SAFETY: the current task is alive while it is polled.
+        unsafe { task.as_ref() }.set_suspended_at(Some(at));
+    }
+}
+
+/// `poll`'s result, after [`note_suspended`] if it is `Pending`.
+#[inline]
+pub(crate) fn track<T>(at: &'static Location<'static>, out: Poll<T>) -> Poll<T> {
+    if out.is_pending() {
+        note_suspended(at);
+    }
+    out
 }
 
 /// Spends one unit of the current poll's cooperative budget.

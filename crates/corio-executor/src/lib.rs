@@ -28,7 +28,9 @@
 
 #![warn(missing_docs)]
 
+mod clock;
 mod context;
+mod context_var;
 mod runtime;
 mod shield;
 
@@ -66,14 +68,18 @@ pub mod time;
 #[allow(unreachable_pub, dead_code)]
 mod time;
 
-pub use context::poll_proceed;
+pub use context::{note_suspended, poll_proceed};
+pub use context_var::{ContextVar, Token};
 pub use runtime::{
     current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle, Metrics,
     Runtime, TaskBuilder, YieldNow, DEFAULT_SHUTDOWN_GRACE,
 };
 pub use shield::{cancellable, shield, Cancellable, Shield};
-pub use task::{poll_cancelled, CancelScope, Cancelled, Task, TaskError, TaskId, TaskRef};
+pub use task::{
+    poll_cancelled, CallbackId, CancelScope, Cancelled, InvalidStateError, Task, TaskError, TaskId,
+    TaskRef, TaskState,
+};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, timeout_scope, wait_for,
-    Interval, MissedTickBehavior, Sleep, Timeout, TimeoutError, TimeoutHandle,
+    Interval, MissedTickBehavior, Sleep, Tick, Timeout, TimeoutError, TimeoutHandle,
 };

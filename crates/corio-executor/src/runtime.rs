@@ -1033,6 +1033,7 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = Result<(), Cancelled>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(c) = crate::task::poll_cancelled() {
             return Poll::Ready(Err(c));
@@ -1042,6 +1043,7 @@ impl Future for YieldNow {
         }
         self.yielded = true;
         cx.waker().wake_by_ref();
+        context::note_suspended(std::panic::Location::caller());
         Poll::Pending
     }
 }

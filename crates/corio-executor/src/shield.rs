@@ -94,7 +94,9 @@ impl<T> Shield<T> {
 impl<T> Future for Shield<T> {
     type Output = Result<T, Cancelled>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let at = std::panic::Location::caller();
         let Some(task) = self.task.as_mut() else {
             panic!("corio: a Shield was polled after it completed");
         };
@@ -103,8 +105,14 @@ impl<T> Future for Shield<T> {
             self.task = None;
             return Poll::Ready(Err(c));
         }
-        std::task::ready!(crate::poll_proceed(cx));
-        let out = std::task::ready!(task.poll_outcome(cx));
+        let out = match crate::poll_proceed(cx) {
+            Poll::Ready(()) => task.poll_outcome(cx),
+            Poll::Pending => Poll::Pending,
+        };
+        let Poll::Ready(out) = out else {
+            crate::note_suspended(at);
+            return Poll::Pending;
+        };
         self.task = None;
         Poll::Ready(match out {
             Ok(v) => Ok(v),
@@ -163,6 +171,7 @@ pub struct Cancellable<F> {
 impl<F: Future> Future for Cancellable<F> {
     type Output = Result<F::Output, Cancelled>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(c) = poll_cancelled() {
             return Poll::Ready(Err(c));

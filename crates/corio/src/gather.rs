@@ -257,8 +257,9 @@ impl<T> Unpin for Gather<T> {}
 impl<T> Future for Gather<T> {
     type Output = Result<Vec<T>, TaskError>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.poll_with(cx, |out| out, TaskError::Cancelled)
+        crate::track(self.0.poll_with(cx, |out| out, TaskError::Cancelled))
     }
 }
 
@@ -341,8 +342,9 @@ impl<T, E> Unpin for TryGather<T, E> {}
 impl<T, E> Future for TryGather<T, E> {
     type Output = Result<Vec<T>, GatherError<E>>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.poll_with(
+        crate::track(self.0.poll_with(
             cx,
             |out| match out {
                 Ok(Ok(v)) => Ok(v),
@@ -350,7 +352,7 @@ impl<T, E> Future for TryGather<T, E> {
                 Err(e) => Err(GatherError::Task(e)),
             },
             |c| GatherError::Task(TaskError::Cancelled(c)),
-        )
+        ))
     }
 }
 
@@ -408,6 +410,7 @@ impl<T> Unpin for GatherSettled<T> {}
 impl<T> Future for GatherSettled<T> {
     type Output = Result<Vec<Result<T, TaskError>>, Cancelled>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         this.children.forward_cancel();
@@ -418,7 +421,7 @@ impl<T> Future for GatherSettled<T> {
             std::ops::ControlFlow::Continue(())
         });
         if this.left > 0 {
-            return Poll::Pending;
+            return crate::track(Poll::Pending);
         }
         if let Some(c) = this.children.cancelled.take() {
             return Poll::Ready(Err(c));

@@ -48,9 +48,10 @@ use std::future::Future;
 pub use corio_executor::{
     cancellable, current_task, interval, interval_at, poll_cancelled, shield, sleep, sleep_until,
     spawn, spawn_local, timeout, timeout_at, timeout_scope, wait_for, yield_now, Builder,
-    CancelScope, Cancellable, Cancelled, ExceptionContext, Handle, Interval, Metrics,
-    MissedTickBehavior, Runtime, Shield, Sleep, Task, TaskError, TaskId, TaskRef, Timeout,
-    TimeoutError, TimeoutHandle, YieldNow, DEFAULT_SHUTDOWN_GRACE,
+    CallbackId, CancelScope, Cancellable, Cancelled, ContextVar, ExceptionContext, Handle,
+    Interval, InvalidStateError, Metrics, MissedTickBehavior, Runtime, Shield, Sleep, Task,
+    TaskError, TaskId, TaskRef, TaskState, Tick, Timeout, TimeoutError, TimeoutHandle, Token,
+    YieldNow, DEFAULT_SHUTDOWN_GRACE,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs
@@ -78,6 +79,18 @@ pub use corio_macros::main;
 /// # fn main() {}
 /// ```
 pub use corio_macros::test;
+
+/// `out`, after recording the caller's caller (the `.await`) as where the
+/// task suspends, if it is `Pending`. For the `poll` of corio's own
+/// awaitables, which are `#[track_caller]`.
+#[track_caller]
+#[inline]
+pub(crate) fn track<T>(out: std::task::Poll<T>) -> std::task::Poll<T> {
+    if out.is_pending() {
+        corio_executor::note_suspended(std::panic::Location::caller());
+    }
+    out
+}
 
 /// Spawns a task: asyncio's name for [`spawn`].
 ///

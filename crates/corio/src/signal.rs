@@ -248,6 +248,7 @@ pub struct CtrlC {
 impl Future for CtrlC {
     type Output = io::Result<()>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if let Some(e) = self.error.take() {
             return Poll::Ready(Err(e));
@@ -262,7 +263,7 @@ impl Future for CtrlC {
         if !l.waiters.iter().any(|w| w.will_wake(cx.waker())) {
             l.waiters.push(cx.waker().clone());
         }
-        Poll::Pending
+        crate::track(Poll::Pending)
     }
 }
 

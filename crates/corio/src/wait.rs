@@ -147,6 +147,7 @@ impl<T> Wait<T> {
 impl<T> Future for Wait<T> {
     type Output = Result<(Vec<Task<T>>, Vec<Task<T>>), WaitError<T>>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if this.tasks.is_empty() {
@@ -175,7 +176,7 @@ impl<T> Future for Wait<T> {
         if met || timed_out {
             return Poll::Ready(Ok(this.split()));
         }
-        Poll::Pending
+        crate::track(Poll::Pending)
     }
 }
 

@@ -152,6 +152,14 @@ impl Schedule for Hook {
         self.shared.report(Some(task), what, Some(payload));
     }
 
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
+        // A tiny task that runs `f` (it catches its own panics). Dropped if
+        // the runtime is shutting down, as asyncio drops callbacks
+        // scheduled on a closed loop.
+        let task = Shared::spawn(&self.shared, CallSoon(Some(f)), NO_OWNER, None);
+        drop(task);
+    }
+
     fn alloc_block(&self, layout: Layout) -> Option<(NonNull<u8>, u32)> {
         if cfg!(loom) {
             // The models check the task protocol, not the allocator.
@@ -197,6 +205,23 @@ impl Schedule for Hook {
         let registry = &self.shared.registry;
         registry.dealloc(registry.shard_of_worker(cx.map(|cx| cx.core.index)));
         // `self` (and its `Arc<Shared>`) drops here, after the block is back.
+    }
+}
+
+/// The future of a `call_soon` task: runs its function once.
+struct CallSoon(Option<Box<dyn FnOnce() + Send + 'static>>);
+
+impl Future for CallSoon {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+        std::task::Poll::Ready(())
     }
 }
 
@@ -273,7 +298,8 @@ impl Shared {
     {
         let id = TaskId::next();
         let hook = Hook::new(this.clone(), id);
-        let (raw, notified, join) = task::allocate(future, hook, id, owner, name);
+        let context = crate::context_var::capture();
+        let (raw, notified, join) = task::allocate(future, hook, id, owner, name, context);
         match this.registry.insert(raw) {
             Ok(()) => this.schedule(notified, Push::Spawn),
             Err(raw) => {

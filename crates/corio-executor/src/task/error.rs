@@ -302,3 +302,59 @@ impl From<Cancelled> for TaskError {
         TaskError::Cancelled(c)
     }
 }
+
+/// A task's result was asked for when it has none to give (asyncio's
+/// `InvalidStateError`): it is not done yet, or its output was already
+/// taken.
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async {
+/// let mut t = corio_executor::spawn(async { 1 });
+/// let e = t.try_result().unwrap_err();
+/// assert!(e.is_not_done());
+/// assert_eq!(e.to_string(), "the task is not done yet: await it, or check done() first");
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidStateError {
+    taken: bool,
+}
+
+impl InvalidStateError {
+    pub(crate) fn not_done() -> InvalidStateError {
+        InvalidStateError { taken: false }
+    }
+
+    pub(crate) fn taken() -> InvalidStateError {
+        InvalidStateError { taken: true }
+    }
+
+    /// True if the task was still running; false if its output had already
+    /// been taken.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let mut t = corio_executor::spawn(async { 1 });
+    /// corio_executor::yield_now().await.unwrap();
+    /// assert_eq!(t.try_result().unwrap().unwrap(), 1);
+    /// assert!(!t.try_result().unwrap_err().is_not_done());
+    /// # });
+    /// ```
+    pub fn is_not_done(&self) -> bool {
+        !self.taken
+    }
+}
+
+impl fmt::Display for InvalidStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.taken {
+            f.write_str("the task's result was already retrieved: a result can be taken once")
+        } else {
+            f.write_str("the task is not done yet: await it, or check done() first")
+        }
+    }
+}
+
+impl std::error::Error for InvalidStateError {}

@@ -42,16 +42,20 @@
 //!   drops the futures of those not yet complete, on a thread allowed to
 //!   drop them (a `!Send` task's own worker).
 
+mod callbacks;
 mod cancel;
 mod error;
 mod id;
 mod raw;
 mod state;
 
+pub use callbacks::CallbackId;
+#[allow(unused_imports)] // the task group's, next
+pub(crate) use callbacks::CompletionHook;
 pub use cancel::poll_cancelled;
 pub(crate) use cancel::Scope;
 pub(crate) use cancel::{cancel_enter_task, cancel_leave_task};
-pub use error::{CancelScope, Cancelled, TaskError};
+pub use error::{CancelScope, Cancelled, InvalidStateError, TaskError};
 pub use id::TaskId;
 pub(crate) use raw::allocate;
 #[cfg(loom)]
@@ -65,9 +69,12 @@ pub(crate) use error::panic_message;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use crate::context;
 
@@ -317,10 +324,161 @@ impl<T> Task<T> {
         let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
         // SAFETY: we hold the join handle's reference and pass a slot of the
         // task's exact output type.
-        unsafe {
-            raw::try_read_output_raw(self.raw, &mut out as *mut _ as *mut (), cx.waker());
+        let taken = unsafe {
+            raw::try_read_output_raw(self.raw, &mut out as *mut _ as *mut (), cx.waker())
+        };
+        if taken {
+            panic!(
+                "a corio Task was awaited after its output was already taken: await a Task \
+                 only once (clone a `TaskRef` if several places need to watch it, or use \
+                 `try_result()` to ask without panicking)"
+            );
         }
         out
+    }
+
+    /// The task's outcome if it is done, without waiting (asyncio's
+    /// `result()`): `Err(InvalidStateError)` if it is still running, or if
+    /// its output was already taken (by an await or an earlier call).
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let mut t = corio_executor::spawn(async { 6 });
+    /// assert!(t.try_result().unwrap_err().is_not_done());
+    /// corio_executor::yield_now().await.unwrap();
+    /// assert_eq!(t.try_result().unwrap().unwrap(), 6);
+    /// # });
+    /// ```
+    pub fn try_result(&mut self) -> Result<Result<T, TaskError>, InvalidStateError> {
+        if !self.done() {
+            return Err(InvalidStateError::not_done());
+        }
+        let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
+        // SAFETY: as in `poll_outcome`. The task is complete, so the waker is
+        // not stored.
+        let taken = unsafe {
+            raw::try_read_output_raw(self.raw, &mut out as *mut _ as *mut (), Waker::noop())
+        };
+        match out {
+            Poll::Ready(out) if !taken => Ok(out),
+            _ => Err(InvalidStateError::taken()),
+        }
+    }
+
+    /// The panic message of a task that panicked (asyncio's `exception()`):
+    /// `Ok(None)` if it returned or was cancelled (see
+    /// [`cancelled`](Task::cancelled)), `Err(InvalidStateError)` if it is
+    /// still running. Does not take the output.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async { panic!("boom") });
+    /// assert!(t.exception().is_err()); // not done yet
+    /// corio_executor::yield_now().await.unwrap();
+    /// assert_eq!(t.exception().unwrap().as_deref(), Some("boom"));
+    /// # });
+    /// ```
+    pub fn exception(&self) -> Result<Option<String>, InvalidStateError> {
+        self.task_ref_view().exception()
+    }
+
+    /// Registers `f` to run when the task finishes (asyncio's
+    /// `add_done_callback`). Callbacks never run inline: they run soon on
+    /// the runtime, in registration order, also when added to a task that
+    /// has already finished. `f` sees the finished task (done, cancelled,
+    /// panic message, name). A panic in `f` goes to the exception handler.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let t = corio_executor::spawn(async { 1 });
+    /// t.add_done_callback(move |task| s.lock().unwrap().push(task.name()));
+    /// let name = t.name();
+    /// t.await.unwrap();
+    /// corio_executor::yield_now().await.unwrap(); // let the callback run
+    /// assert_eq!(*seen.lock().unwrap(), vec![name]);
+    /// # });
+    /// ```
+    pub fn add_done_callback<F>(&self, f: F) -> CallbackId
+    where
+        F: FnOnce(&TaskRef) + Send + 'static,
+    {
+        Header::add_done_callback(self.raw, Box::new(f))
+    }
+
+    /// Removes a callback that has not run yet; true if it was there
+    /// (asyncio's `remove_done_callback`, which returns a count).
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async {});
+    /// let id = t.add_done_callback(|_| unreachable!());
+    /// assert!(t.remove_done_callback(id));
+    /// assert!(!t.remove_done_callback(id));
+    /// # });
+    /// ```
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        self.header().remove_done_callback(id)
+    }
+
+    /// What the task is doing now; see [`TaskState`].
+    ///
+    /// ```
+    /// use corio_executor::TaskState;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async {});
+    /// assert_eq!(t.state(), TaskState::Scheduled);
+    /// corio_executor::yield_now().await.unwrap();
+    /// assert_eq!(t.state(), TaskState::Finished);
+    /// # });
+    /// ```
+    pub fn state(&self) -> TaskState {
+        TaskState::of(self.header())
+    }
+
+    /// Where the task is suspended; see [`TaskRef::get_stack`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async {
+    ///     corio_executor::sleep(Duration::from_secs(3600)).await
+    /// });
+    /// corio_executor::yield_now().await.unwrap();
+    /// assert_eq!(t.get_stack()[0].line(), line!() - 3);
+    /// t.abort();
+    /// # });
+    /// ```
+    pub fn get_stack(&self) -> Vec<&'static Location<'static>> {
+        self.task_ref_view().get_stack()
+    }
+
+    /// Prints where the task is suspended to stderr; see
+    /// [`TaskRef::print_stack`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async {});
+    /// t.print_stack(); // "Stack for <Task-… scheduled>: not suspended at a corio await"
+    /// # });
+    /// ```
+    pub fn print_stack(&self) {
+        self.task_ref_view().print_stack()
+    }
+
+    /// A borrowed `TaskRef` view of this task, without touching the
+    /// reference count.
+    fn task_ref_view(&self) -> ManuallyDrop<TaskRef> {
+        ManuallyDrop::new(TaskRef { raw: self.raw })
     }
 
     /// Polls for the task to finish without taking its output (what
@@ -380,6 +538,7 @@ impl<T> Task<T> {
 impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(c) = poll_cancelled() {
             // The awaiter is being cancelled: so is what it awaits (asyncio),
@@ -391,8 +550,13 @@ impl<T> Future for Task<T> {
             }
             self.forwarded.get_or_insert_with(Box::default).0.push(c);
         }
-        std::task::ready!(context::poll_proceed(cx));
-        let out = self.poll_outcome(cx);
+        let out = match context::poll_proceed(cx) {
+            Poll::Ready(()) => self.poll_outcome(cx),
+            Poll::Pending => Poll::Pending,
+        };
+        if out.is_pending() {
+            context::note_suspended(Location::caller());
+        }
         if out.is_ready() && self.forwarded.is_some() {
             let forwarded = self.forwarded.take().expect("checked").0;
             if let Poll::Ready(Err(TaskError::Cancelled(_))) = out {
@@ -597,6 +761,238 @@ impl TaskRef {
     }
 }
 
+impl TaskRef {
+    /// The panic message of a task that panicked; `Ok(None)` if it returned
+    /// or was cancelled; `Err(InvalidStateError)` while it runs. See
+    /// [`Task::exception`]. As in asyncio, this *retrieves* the panic: it
+    /// is no longer reported as "never retrieved".
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async {});
+    /// let r = t.task_ref();
+    /// t.await.unwrap();
+    /// assert_eq!(r.exception(), Ok(None));
+    /// # });
+    /// ```
+    pub fn exception(&self) -> Result<Option<String>, InvalidStateError> {
+        if !self.done() {
+            return Err(InvalidStateError::not_done());
+        }
+        let message = self.header().panic_message();
+        if message.is_some() {
+            // asyncio: asking for the exception retrieves it, so dropping
+            // the task later reports nothing.
+            self.header().with_extras(|e| e.panic_observed = true);
+        }
+        Ok(message)
+    }
+
+    /// Registers a done callback; see [`Task::add_done_callback`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// me.add_done_callback(|t| assert!(t.done()));
+    /// # });
+    /// ```
+    pub fn add_done_callback<F>(&self, f: F) -> CallbackId
+    where
+        F: FnOnce(&TaskRef) + Send + 'static,
+    {
+        Header::add_done_callback(self.raw, Box::new(f))
+    }
+
+    /// Removes a done callback; see [`Task::remove_done_callback`].
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// let id = me.add_done_callback(|_| {});
+    /// assert!(me.remove_done_callback(id));
+    /// # });
+    /// ```
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        self.header().remove_done_callback(id)
+    }
+
+    /// What the task is doing now.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// assert_eq!(me.state(), corio_executor::TaskState::Running);
+    /// # });
+    /// ```
+    pub fn state(&self) -> TaskState {
+        TaskState::of(self.header())
+    }
+
+    /// How long ago the task was spawned (to about 10 ms).
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// assert!(me.age() < std::time::Duration::from_secs(60));
+    /// # });
+    /// ```
+    pub fn age(&self) -> Duration {
+        crate::clock::age(self.header().spawned_at())
+    }
+
+    /// Where the task is suspended: the file and line of the `.await` of the
+    /// corio awaitable it is waiting in (`sleep`, a `Task`, `yield_now`,
+    /// `gather`, ...), or `None` while it runs, before it first suspends,
+    /// when it waits in a future that is not corio's, and once it is done.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// assert_eq!(me.location(), None); // running
+    /// # });
+    /// ```
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        if self.done() {
+            return None;
+        }
+        self.header().suspended_at()
+    }
+
+    /// The frames where the task is suspended (asyncio's `get_stack()`):
+    /// corio records one, the `.await` the task is waiting at (see
+    /// [`location`](TaskRef::location)); empty if unknown or done.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio_executor::spawn(async {
+    ///     corio_executor::sleep(Duration::from_secs(3600)).await
+    /// });
+    /// corio_executor::yield_now().await.unwrap();
+    /// let frame = t.task_ref().get_stack()[0];
+    /// assert!(frame.file().ends_with(".rs"));
+    /// t.abort();
+    /// # });
+    /// ```
+    pub fn get_stack(&self) -> Vec<&'static Location<'static>> {
+        self.location().into_iter().collect()
+    }
+
+    /// The stack as text, in asyncio's `print_stack` format.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let me = corio_executor::current_task().unwrap();
+    /// assert!(me.format_stack().starts_with("Stack for <"));
+    /// # });
+    /// ```
+    pub fn format_stack(&self) -> String {
+        let mut out = format!("Stack for <{} {}>", self.name(), self.state());
+        match self.location() {
+            Some(at) => {
+                out.push_str(" (most recent call last):\n");
+                out.push_str(&format!(
+                    "  File \"{}\", line {}, column {}\n",
+                    at.file(),
+                    at.line(),
+                    at.column()
+                ));
+            }
+            None => out.push_str(": not suspended at a corio await\n"),
+        }
+        out
+    }
+
+    /// Prints [`format_stack`](TaskRef::format_stack) to stderr (asyncio's
+    /// `print_stack()`).
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// corio_executor::current_task().unwrap().print_stack();
+    /// # });
+    /// ```
+    pub fn print_stack(&self) {
+        eprint!("{}", self.format_stack());
+    }
+}
+
+/// What a task is doing, as [`Task::state`] and `Runtime::dump` report it.
+///
+/// ```
+/// assert_eq!(corio_executor::TaskState::Suspended.to_string(), "suspended");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Queued to run (or spawned and not yet started).
+    Scheduled,
+    /// Being polled right now.
+    Running,
+    /// Waiting to be woken.
+    Suspended,
+    /// Returned a value.
+    Finished,
+    /// Finished as cancelled (or aborted).
+    Cancelled,
+    /// Finished with a panic.
+    Panicked,
+}
+
+impl TaskState {
+    fn of(header: &Header) -> TaskState {
+        let s = header.state.load();
+        if s.is_complete() {
+            if s.is_cancelled() {
+                TaskState::Cancelled
+            } else if s.is_panicked() {
+                TaskState::Panicked
+            } else {
+                TaskState::Finished
+            }
+        } else if s.is_running() {
+            TaskState::Running
+        } else if s.is_notified() {
+            TaskState::Scheduled
+        } else {
+            TaskState::Suspended
+        }
+    }
+
+    /// True for the three states of a finished task.
+    ///
+    /// ```
+    /// assert!(corio_executor::TaskState::Panicked.is_done());
+    /// assert!(!corio_executor::TaskState::Running.is_done());
+    /// ```
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            TaskState::Finished | TaskState::Cancelled | TaskState::Panicked
+        )
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskState::Scheduled => "scheduled",
+            TaskState::Running => "running",
+            TaskState::Suspended => "suspended",
+            TaskState::Finished => "finished",
+            TaskState::Cancelled => "cancelled",
+            TaskState::Panicked => "panicked",
+        })
+    }
+}
+
 impl Clone for TaskRef {
     fn clone(&self) -> TaskRef {
         TaskRef::from_header(self.raw)
@@ -643,7 +1039,8 @@ where
     F: Future + 'static,
     S: Schedule,
 {
-    let (raw, notified, join) = raw::allocate(future, scheduler, TaskId::next(), NO_OWNER, None);
+    let (raw, notified, join) =
+        raw::allocate(future, scheduler, TaskId::next(), NO_OWNER, None, None);
     // SAFETY: `join` is the handle's reference of a task with output `F::Output`.
     (raw, notified, unsafe { Task::from_raw(join) })
 }

@@ -4,8 +4,10 @@
 //!
 //! ```text
 //! Header  (not generic: state word, vtable, id, owner, join-waker slot,
-//!          registry slot, and a pointer to the rarely used extras: name
-//!          and cancellation record, allocated the first time one is set)
+//!          registry slot, spawn time, where the task is suspended, its
+//!          context variables, and a pointer to the rarely used extras:
+//!          name, cancellation record, panic message, done callbacks,
+//!          allocated the first time one is set)
 //! S       (the scheduler hook: where to queue the task when it is woken)
 //! Stage   (the future while it runs, then its outcome, then nothing)
 //! ```
@@ -18,17 +20,20 @@ use std::alloc::Layout;
 use std::any::Any;
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use super::callbacks::Callbacks;
 use super::cancel;
-use super::error::{Cancelled, TaskError};
+use super::error::{panic_message, Cancelled, TaskError};
 use super::id::TaskId;
 use super::state::{State, ToIdle, ToRunning, WakeAction};
 use crate::context;
-use crate::sync::{Mutex, UnsafeCell};
+use crate::context_var::Context as VarContext;
+use crate::sync::{AtomicPtr, Mutex, Ordering, UnsafeCell};
 
 /// What a task needs from the runtime that owns it.
 ///
@@ -51,6 +56,12 @@ pub trait Schedule: Send + Sync + Sized + 'static {
     /// A panic nobody will ever see otherwise: an unretrieved task panic, or
     /// a panic while dropping a future or an output.
     fn unhandled_panic(&self, task: &Header, what: &'static str, payload: &(dyn Any + Send));
+
+    /// Runs `f` soon, on the runtime, never inline (done callbacks). The
+    /// default, for models without a loop, runs it at once.
+    fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
+        f()
+    }
 
     /// Memory for a new task of `layout`: a block and an origin tag to give
     /// back to [`Schedule::free_block`], or `None` for the global allocator.
@@ -95,6 +106,14 @@ pub struct Extras {
     pub cancel_suppressed: u32,
     /// The message of the latest request.
     pub cancel_message: Option<std::sync::Arc<str>>,
+    /// The panic message, if the task panicked (kept for `exception()` and
+    /// done callbacks, which never see the payload).
+    pub panic_message: Option<Box<str>>,
+    /// Something else reports this task's panic (its `TaskGroup`): no
+    /// "exception was never retrieved" report when nobody takes it.
+    pub panic_observed: bool,
+    /// Done callbacks and completion hooks (see `callbacks.rs`).
+    pub callbacks: Option<Box<Callbacks>>,
 }
 
 /// The non-generic head of every task allocation.
@@ -112,8 +131,19 @@ pub struct Header {
     /// The task's index in its registry shard, or `NO_SLOT`; guarded by
     /// that shard's lock.
     pub(crate) slot: UnsafeCell<u32>,
+    /// When the task was spawned, in [`crate::clock`] centiseconds
+    /// (wrapping): its age in dumps.
+    spawned_at: u32,
     /// `None` until a name or a cancellation is first recorded.
     extras: Mutex<Option<Box<Extras>>>,
+    /// Where the task last suspended: the `.await` of the corio awaitable
+    /// that returned `Pending` (null: unknown, or the task is running).
+    /// Written by the runner only; read by anyone, as a hint.
+    suspended_at: AtomicPtr<Location<'static>>,
+    /// The task's context variables. Touched only by the thread that runs
+    /// the task (it holds `RUNNING`), and by the spawner before the task is
+    /// first queued.
+    context: UnsafeCell<VarContext>,
 }
 
 /// `Header::owner` of a task that may run on any worker.
@@ -132,9 +162,11 @@ unsafe impl Sync for Header {}
 
 struct Vtable {
     poll: unsafe fn(NonNull<Header>),
+    call_soon: unsafe fn(NonNull<Header>, Box<dyn FnOnce() + Send + 'static>),
+    report: unsafe fn(NonNull<Header>, &'static str, &(dyn Any + Send)),
     schedule: unsafe fn(NonNull<Header>),
     dealloc: unsafe fn(NonNull<Header>),
-    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker) -> bool,
     drop_join_handle: unsafe fn(NonNull<Header>),
     shutdown: unsafe fn(NonNull<Header>),
 }
@@ -190,6 +222,63 @@ impl Header {
     /// recorded, every field has its default).
     pub fn read_extras<R>(&self, f: impl FnOnce(Option<&Extras>) -> R) -> R {
         f(self.extras.lock().as_deref())
+    }
+
+    /// When the task was spawned (see [`crate::clock`]).
+    pub(crate) fn spawned_at(&self) -> u32 {
+        self.spawned_at
+    }
+
+    /// Records where the running task suspends (see `suspended_at`).
+    #[inline]
+    pub(crate) fn set_suspended_at(&self, at: Option<&'static Location<'static>>) {
+        let p = at.map_or(std::ptr::null_mut(), |l| {
+            l as *const Location as *mut Location
+        });
+        self.suspended_at.store(p, Ordering::Relaxed);
+    }
+
+    /// Where the task last suspended, if a corio awaitable recorded it.
+    pub(crate) fn suspended_at(&self) -> Option<&'static Location<'static>> {
+        let p = self.suspended_at.load(Ordering::Relaxed);
+        // SAFETY: only `&'static Location`s (or null) are ever stored.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// Runs `f` on the task's context variables.
+    ///
+    /// # Safety
+    ///
+    /// The caller runs the task (holds `RUNNING`) on this thread, or spawned
+    /// it and has not queued it yet; `f` does not re-enter.
+    pub(crate) unsafe fn with_context<R>(&self, f: impl FnOnce(&mut VarContext) -> R) -> R {
+        // SAFETY: forwarded contract: exclusive access for the call.
+        self.context.with_mut(|c| f(unsafe { &mut *c }))
+    }
+
+    /// The panic message of a task that finished with a panic.
+    pub(crate) fn panic_message(&self) -> Option<String> {
+        if !self.state.load().is_panicked() {
+            return None;
+        }
+        self.read_extras(|e| e.and_then(|e| e.panic_message.as_deref().map(str::to_owned)))
+    }
+
+    /// Sends a panic to this task's runtime's exception handler.
+    pub(crate) fn report_panic(&self, what: &'static str, payload: &(dyn Any + Send)) {
+        // SAFETY: `&self` proves the header is alive, and the vtable's
+        // `report` only reads through the pointer.
+        unsafe { (self.vtable.report)(NonNull::from(self), what, payload) }
+    }
+
+    /// Hands `f` to the task's scheduler to run soon.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a reference to the task.
+    pub(crate) unsafe fn call_soon(ptr: NonNull<Header>, f: Box<dyn FnOnce() + Send + 'static>) {
+        // SAFETY: forwarded contract.
+        unsafe { (ptr.as_ref().vtable.call_soon)(ptr, f) }
     }
 
     /// Whether the task has finished (returned, panicked or was cancelled).
@@ -340,6 +429,7 @@ pub(crate) fn allocate<F, S>(
     id: TaskId,
     owner: usize,
     name: Option<Box<str>>,
+    context: VarContext,
 ) -> (RawTask, Notified, NonNull<Header>)
 where
     F: Future + 'static,
@@ -367,6 +457,9 @@ where
             origin,
             join_waker: UnsafeCell::new(None),
             slot: UnsafeCell::new(crate::scheduler::registry::NO_SLOT),
+            spawned_at: crate::clock::now_centis(),
+            suspended_at: AtomicPtr::new(std::ptr::null_mut()),
+            context: UnsafeCell::new(context),
             extras: Mutex::new(name.map(|name| {
                 Box::new(Extras {
                     name: Some(name),
@@ -387,6 +480,8 @@ where
 fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
     &Vtable {
         poll: poll::<F, S>,
+        call_soon: call_soon::<F, S>,
+        report: report::<F, S>,
         schedule: schedule::<F, S>,
         dealloc: dealloc::<F, S>,
         try_read_output: try_read_output::<F, S>,
@@ -437,6 +532,7 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // reference we hold outlives this borrowed waker.
     let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
     let mut cx = Context::from_waker(&waker);
+    cell.header.set_suspended_at(None);
     let result = {
         let _enter = context::enter_task(ptr, cancel_requested);
         catch_unwind(AssertUnwindSafe(|| {
@@ -478,6 +574,8 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
         }
         Err(payload) => {
             drop_future(cell);
+            let message = panic_message(&*payload).into();
+            cell.header.with_extras(|e| e.panic_message = Some(message));
             set_stage(cell, Stage::Finished(Err(TaskError::panicked(payload))));
             cell.header.state.mark_panicked();
             complete(cell, false);
@@ -590,6 +688,9 @@ fn after_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, prev: super::state:
                 .unhandled_panic(&cell.header, "a join waker panicked", &*payload);
         }
     }
+    if prev.has_callbacks() {
+        Header::run_completion_callbacks(NonNull::from(&cell.header));
+    }
     let refs = 1 + usize::from(cell.scheduler.release(&cell.header));
     if cell.header.state.ref_dec_n(refs) {
         // SAFETY: those were the last references.
@@ -601,11 +702,18 @@ fn after_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, prev: super::state:
 /// exception handler first.
 fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Stage<F>) {
     if let Stage::Finished(Err(TaskError::Panicked { payload, .. })) = &out {
-        cell.scheduler.unhandled_panic(
-            &cell.header,
-            "Task exception was never retrieved",
-            &**payload,
-        );
+        if cell
+            .header
+            .read_extras(|e| e.is_some_and(|e| e.panic_observed))
+        {
+            // Its `TaskGroup` reported it.
+        } else {
+            cell.scheduler.unhandled_panic(
+                &cell.header,
+                "Task exception was never retrieved",
+                &**payload,
+            );
+        }
     }
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(out))) {
         cell.scheduler.unhandled_panic(
@@ -614,6 +722,25 @@ fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Stage<F>) {
             &*payload,
         );
     }
+}
+
+unsafe fn call_soon<F: Future + 'static, S: Schedule>(
+    ptr: NonNull<Header>,
+    f: Box<dyn FnOnce() + Send + 'static>,
+) {
+    // SAFETY: the caller holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.call_soon(f);
+}
+
+unsafe fn report<F: Future + 'static, S: Schedule>(
+    ptr: NonNull<Header>,
+    what: &'static str,
+    payload: &(dyn Any + Send),
+) {
+    // SAFETY: the caller holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.unhandled_panic(&cell.header, what, payload);
 }
 
 unsafe fn schedule<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
@@ -670,11 +797,11 @@ unsafe fn try_read_output<F: Future + 'static, S: Schedule>(
     ptr: NonNull<Header>,
     dst: *mut (),
     waker: &Waker,
-) {
+) -> bool {
     // SAFETY: the join handle holds a reference.
     let cell = unsafe { cell::<F, S>(ptr) };
     if !can_read_output(&cell.header, waker) {
-        return;
+        return false;
     }
     let stage = cell.stage.with_mut(|s| {
         // SAFETY: `COMPLETE` is set and the handle still has join interest,
@@ -683,14 +810,12 @@ unsafe fn try_read_output<F: Future + 'static, S: Schedule>(
     });
     let out = match stage {
         Stage::Finished(out) => out,
-        _ => panic!(
-            "a corio Task was polled after its output was already taken: \
-             await a Task only once (clone a `TaskRef` if several places need to watch it)"
-        ),
+        _ => return true,
     };
     let dst = dst.cast::<Poll<Result<F::Output, TaskError>>>();
     // SAFETY: the caller passed a valid `*mut Poll<Result<F::Output, _>>`.
     unsafe { *dst = Poll::Ready(out) };
+    false
 }
 
 unsafe fn drop_join_handle<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
@@ -733,13 +858,18 @@ unsafe fn shutdown<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
 }
 
 /// Reads the output into `dst` if the task is complete, else registers the
-/// waker. Used by `Task<T>`.
+/// waker. Used by `Task<T>`. Returns true (leaving `dst` alone) if the
+/// task is complete but its output was already taken.
 ///
 /// # Safety
 ///
 /// The caller holds the join handle's reference and `dst` is a valid
 /// `*mut Poll<Result<T, TaskError>>` where `T` is the task's output type.
-pub(crate) unsafe fn try_read_output_raw(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+pub(crate) unsafe fn try_read_output_raw(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) -> bool {
     // SAFETY: forwarded contract.
     unsafe { (ptr.as_ref().vtable.try_read_output)(ptr, dst, waker) }
 }
@@ -822,7 +952,7 @@ mod tests {
     /// `Sleep` shows up here first.
     #[test]
     fn a_sleeping_task_fits_a_192_byte_block() {
-        assert_eq!(size_of::<Header>(), 72, "the task header grew");
+        assert_eq!(size_of::<Header>(), 88, "the task header grew");
         assert_eq!(size_of::<Sleep>(), 56, "Sleep grew");
         assert_eq!(size_of::<crate::Task<u64>>(), 16, "the Task handle grew");
         assert_eq!(

@@ -14,7 +14,8 @@
 //! | 8   | `POLLED`        | the first `transition_to_running`        | never |
 //! | 9   | `CANCELLED`     | completion, when the outcome is a cancellation (with `COMPLETE`) | never |
 //! | 10  | `PANICKED`      | the runner, just before completing with a panic | never |
-//! | 11.. | reference count | each `Waker`, `Task`, `TaskRef`, queued `Notified`, the registry | their drops |
+//! | 11  | `CALLBACKS`     | `add_done_callback` and internal completion hooks (extras lock held), while not `COMPLETE` (sticky) | never |
+//! | 12.. | reference count | each `Waker`, `Task`, `TaskRef`, queued `Notified`, the registry | their drops |
 //!
 //! Invariants:
 //!
@@ -42,6 +43,12 @@
 //!   cancellation was ever requested, decides the outcome under that lock,
 //!   so `cancel()` and completion are linearizable: either `cancel()` sees
 //!   `COMPLETE` and returns false, or the completing thread sees the request.
+//! * **Done callbacks.** A callback is pushed into the extras first, then
+//!   `CALLBACKS` is set by a CAS that fails once `COMPLETE` is set (both
+//!   under the extras lock). So either the completing thread's snapshot
+//!   shows `CALLBACKS` and it takes the callbacks (under the same lock), or
+//!   the adder sees `COMPLETE` and schedules them itself: none is lost, none
+//!   runs twice.
 //!
 //! Every transition below is one atomic read-modify-write.
 
@@ -58,8 +65,9 @@ const CANCEL_SEEN: usize = 1 << 7;
 const POLLED: usize = 1 << 8;
 const CANCELLED: usize = 1 << 9;
 const PANICKED: usize = 1 << 10;
+const CALLBACKS: usize = 1 << 11;
 
-const REF_SHIFT: usize = 11;
+const REF_SHIFT: usize = 12;
 const REF_ONE: usize = 1 << REF_SHIFT;
 const STATE_MASK: usize = REF_ONE - 1;
 
@@ -246,6 +254,22 @@ impl State {
     /// only after `COMPLETE`, which this precedes).
     pub fn mark_panicked(&self) {
         self.0.fetch_or(PANICKED, Release);
+    }
+
+    /// A completion callback was pushed into the extras (extras lock held):
+    /// sets `CALLBACKS` so the completing thread looks for it. Fails if the
+    /// task is already complete: the caller then runs it (see the
+    /// invariants).
+    pub fn set_callbacks(&self) -> Result<(), ()> {
+        self.update(|s| {
+            if s.is_complete() {
+                (Err(()), None)
+            } else if s.0 & CALLBACKS != 0 {
+                (Ok(()), None)
+            } else {
+                (Ok(()), Some(Snapshot(s.0 | CALLBACKS)))
+            }
+        })
     }
 
     /// The pending request was delivered (extras lock held).
@@ -441,6 +465,10 @@ impl Snapshot {
     pub fn is_panicked(self) -> bool {
         self.0 & PANICKED != 0
     }
+    /// Completion callbacks were registered before completion.
+    pub fn has_callbacks(self) -> bool {
+        self.0 & CALLBACKS != 0
+    }
     /// The number of references.
     pub fn ref_count(self) -> usize {
         self.0 >> REF_SHIFT
@@ -551,6 +579,16 @@ mod tests {
         assert!(prev.is_cancel_requested());
         assert!(s.load().is_cancelled() && s.load().is_complete());
         assert_eq!(s.request_cancel(), Err(()));
+    }
+
+    #[test]
+    fn callbacks_can_be_flagged_until_completion_only() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.set_callbacks(), Ok(()));
+        let prev = s.transition_to_complete(false, true).unwrap();
+        assert!(prev.has_callbacks());
+        assert_eq!(s.set_callbacks(), Err(()));
     }
 
     #[test]

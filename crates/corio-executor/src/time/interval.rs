@@ -1,6 +1,5 @@
 //! `Interval`: a periodic tick.
 
-use std::future::poll_fn;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -129,8 +128,8 @@ impl Interval {
     /// assert_eq!(second - first, Duration::from_millis(5));
     /// # });
     /// ```
-    pub async fn tick(&mut self) -> Result<Instant, Cancelled> {
-        poll_fn(|cx| self.poll_tick(cx)).await
+    pub fn tick(&mut self) -> Tick<'_> {
+        Tick { interval: self }
     }
 
     /// Polls for the next tick (for hand-written futures).
@@ -201,5 +200,32 @@ impl Interval {
     /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed = behavior;
+    }
+}
+
+/// The future of [`Interval::tick`].
+///
+/// ```
+/// use std::time::Duration;
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async {
+/// let mut iv = corio_executor::interval(Duration::from_millis(1));
+/// let tick: corio_executor::Tick<'_> = iv.tick();
+/// assert!(tick.await.is_ok());
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Tick<'a> {
+    interval: &'a mut Interval,
+}
+
+impl Future for Tick<'_> {
+    type Output = Result<Instant, Cancelled>;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let out = self.interval.poll_tick(cx);
+        crate::context::track(std::panic::Location::caller(), out)
     }
 }

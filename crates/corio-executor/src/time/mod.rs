@@ -9,7 +9,7 @@ mod interval;
 mod sleep;
 mod timeout;
 
-pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior, Tick};
 pub(crate) use sleep::far_future;
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{

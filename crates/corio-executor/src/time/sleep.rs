@@ -200,12 +200,16 @@ impl Sleep {
 impl Future for Sleep {
     type Output = Result<(), Cancelled>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(c) = crate::task::poll_cancelled() {
             return Poll::Ready(Err(c));
         }
-        std::task::ready!(context::poll_proceed(cx));
-        self.poll_deadline(cx).map(Ok)
+        let out = match context::poll_proceed(cx) {
+            Poll::Ready(()) => self.poll_deadline(cx).map(Ok),
+            Poll::Pending => Poll::Pending,
+        };
+        context::track(std::panic::Location::caller(), out)
     }
 }
 

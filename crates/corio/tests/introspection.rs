@@ -1,0 +1,156 @@
+//! Results and introspection: `try_result`, `exception`, `state`,
+//! `get_stack` (where a task is suspended), `all_tasks`, `dump`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{rt, HOUR, MS};
+use corio::TaskState;
+
+#[test]
+fn try_result_is_an_invalid_state_error_until_done_then_gives_the_outcome_once() {
+    rt(1).run(async {
+        let mut t = corio::spawn(async { 42 });
+        let err = t.try_result().unwrap_err();
+        assert!(err.is_not_done());
+        assert!(err.to_string().contains("not done"), "{err}");
+        corio::yield_now().await.unwrap();
+        assert_eq!(t.try_result().unwrap().unwrap(), 42);
+        let again = t.try_result().unwrap_err();
+        assert!(!again.is_not_done());
+        assert!(again.to_string().contains("already retrieved"), "{again}");
+    });
+}
+
+#[test]
+fn try_result_gives_the_panic_or_the_cancellation_of_a_finished_task() {
+    rt(1).run(async {
+        let mut p = corio::spawn(async { panic!("bad input") });
+        let mut c = corio::spawn(async { corio::sleep(HOUR).await });
+        corio::yield_now().await.unwrap();
+        c.cancel();
+        corio::yield_now().await.unwrap();
+        assert!(p.try_result().unwrap().unwrap_err().is_panic());
+        assert!(c.try_result().unwrap().unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn awaiting_a_task_after_try_result_took_its_output_panics_saying_so() {
+    let err = rt(1).run(async {
+        let mut t = corio::spawn(async { 1 });
+        corio::yield_now().await.unwrap();
+        t.try_result().unwrap().unwrap();
+        corio::spawn(t).await.unwrap_err()
+    });
+    assert!(err.to_string().contains("await a Task only once"), "{err}");
+}
+
+#[test]
+fn exception_is_an_invalid_state_error_while_running_then_the_panic_message_or_none() {
+    rt(1).run(async {
+        let p = corio::spawn(async { panic!("Ouch") });
+        let ok = corio::spawn(async {});
+        let c = corio::spawn(async { corio::sleep(HOUR).await });
+        assert!(p.exception().unwrap_err().is_not_done());
+        corio::yield_now().await.unwrap();
+        c.cancel();
+        corio::yield_now().await.unwrap();
+        assert_eq!(p.exception().unwrap().as_deref(), Some("Ouch"));
+        assert_eq!(ok.exception().unwrap(), None);
+        assert_eq!(c.exception().unwrap(), None);
+        assert!(c.cancelled());
+    });
+}
+
+#[test]
+fn state_follows_the_task_from_scheduled_to_suspended_running_and_done() {
+    rt(1).run(async {
+        let t = corio::spawn(async {
+            let me = corio::current_task().unwrap();
+            assert_eq!(me.state(), TaskState::Running);
+            corio::sleep(5 * MS).await.unwrap();
+        });
+        assert_eq!(t.state(), TaskState::Scheduled);
+        corio::yield_now().await.unwrap();
+        assert_eq!(t.state(), TaskState::Suspended);
+        let p = corio::spawn(async { panic!() });
+        let c = corio::spawn(async { corio::sleep(HOUR).await });
+        corio::yield_now().await.unwrap();
+        c.cancel();
+        let r = t.task_ref();
+        t.await.unwrap();
+        assert_eq!(r.state(), TaskState::Finished);
+        assert_eq!(p.state(), TaskState::Panicked);
+        assert_eq!(c.state(), TaskState::Cancelled);
+    });
+}
+
+#[test]
+fn get_stack_gives_the_file_and_line_of_the_await_where_the_task_is_suspended() {
+    rt(2).run(async {
+        let sleeper = corio::spawn(async {
+            corio::sleep(HOUR).await // line A
+        });
+        let line_a = line!() - 2;
+        let awaiter = corio::spawn(async {
+            let inner = corio::spawn(std::future::pending::<()>());
+            inner.await // line B
+        });
+        let line_b = line!() - 2;
+        let gatherer = corio::spawn(async {
+            corio::gather([corio::sleep(HOUR)]).await // line C
+        });
+        let line_c = line!() - 2;
+        let timed = corio::spawn(async {
+            corio::timeout(HOUR, corio::sleep(HOUR)).await // line D
+        });
+        let line_d = line!() - 2;
+        corio::sleep(20 * MS).await.unwrap();
+        let refs = [
+            sleeper.task_ref(),
+            awaiter.task_ref(),
+            gatherer.task_ref(),
+            timed.task_ref(),
+        ];
+        for (t, line) in refs.iter().zip([line_a, line_b, line_c, line_d]) {
+            let stack = t.get_stack();
+            assert_eq!(stack.len(), 1, "{}", t.name());
+            assert_eq!(stack[0].file(), file!());
+            assert_eq!(stack[0].line(), line, "{}", t.name());
+            let text = t.format_stack();
+            assert!(text.contains(&format!("line {line}")), "{text}");
+        }
+        for t in &refs {
+            t.abort();
+        }
+        let _ = (sleeper.await, awaiter.await, gatherer.await, timed.await);
+    });
+}
+
+#[test]
+fn a_running_or_finished_task_has_no_location() {
+    rt(1).run(async {
+        assert!(corio::current_task().unwrap().get_stack().is_empty());
+        let t = corio::spawn(async {
+            corio::sleep(MS).await.unwrap();
+        });
+        let r = t.task_ref();
+        t.await.unwrap();
+        assert_eq!(r.location(), None);
+        assert!(r.format_stack().contains("not suspended"));
+    });
+}
+
+#[test]
+fn age_grows_from_the_spawn() {
+    rt(1).run(async {
+        let t = corio::spawn(async { corio::sleep(HOUR).await });
+        corio::sleep(Duration::from_millis(60)).await.unwrap();
+        let age = t.task_ref().age();
+        assert!(age >= Duration::from_millis(40), "{age:?}");
+        assert!(age < Duration::from_secs(30), "{age:?}");
+        t.abort();
+    });
+}
