@@ -71,8 +71,8 @@ mod time;
 pub use context::{note_suspended, poll_proceed};
 pub use context_var::{ContextVar, Token};
 pub use runtime::{
-    current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle, Metrics,
-    Runtime, TaskBuilder, YieldNow, DEFAULT_SHUTDOWN_GRACE,
+    all_tasks, current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle,
+    Metrics, Runtime, TaskBuilder, YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 pub use shield::{cancellable, shield, Cancellable, Shield};
 pub use task::{

@@ -233,7 +233,18 @@ pub struct Builder {
     thread_name: String,
     exception_handler: ExceptionHandler,
     shutdown_grace: Duration,
+    /// `None`: decided by `CORIO_DEBUG` at build time.
+    debug: Option<bool>,
+    slow_poll_threshold: Duration,
 }
+
+/// The default of [`Builder::slow_poll_threshold`]: asyncio's
+/// `slow_callback_duration`.
+///
+/// ```
+/// assert_eq!(corio_executor::DEFAULT_SLOW_POLL_THRESHOLD.as_millis(), 100);
+/// ```
+pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// The default of [`Builder::shutdown_grace`].
 ///
@@ -271,7 +282,44 @@ impl Builder {
             thread_name: "corio-worker".to_owned(),
             exception_handler: ExceptionHandler::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            debug: None,
+            slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
         }
+    }
+
+    /// Debug mode (asyncio's `loop.set_debug(True)`): every poll is timed,
+    /// and one slower than [`slow_poll_threshold`](Builder::slow_poll_threshold)
+    /// is reported to the exception handler with the task's name and the
+    /// `.await` it resumed from; and each task remembers where it was
+    /// spawned, which reports about it ("Task exception was never
+    /// retrieved") then name. Without this call, debug mode is on when the
+    /// environment variable `CORIO_DEBUG` is `1` at `build` time. Off, it
+    /// costs one predictable branch per poll.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().debug(true).build().unwrap();
+    /// assert!(rt.handle().debug());
+    /// ```
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = Some(on);
+        self
+    }
+
+    /// In debug mode, the poll duration over which a poll is reported.
+    /// Default: [`DEFAULT_SLOW_POLL_THRESHOLD`] (100 ms).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .debug(true)
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = threshold;
+        self
     }
 
     /// How long [`Runtime::shutdown`] (and so `corio::run` when its main
@@ -360,7 +408,11 @@ impl Builder {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let (shared, cores) = Shared::new(n, self.exception_handler)?;
+        let debug = self
+            .debug
+            .unwrap_or_else(|| std::env::var_os("CORIO_DEBUG").is_some_and(|v| v == "1"));
+        let slow_poll = debug.then_some(self.slow_poll_threshold);
+        let (shared, cores) = Shared::new(n, self.exception_handler, slow_poll)?;
         let mut cores = cores.into_iter().map(Box::new);
         *shared.core0.lock() = cores.next();
         let mut threads = Vec::with_capacity(n - 1);
@@ -645,6 +697,18 @@ impl Runtime {
         drop(self);
     }
 
+    /// A text listing of every unfinished task: id, state, age, name, and
+    /// the `.await` where it is suspended. See [`Handle::dump`].
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let _t = rt.handle().spawn(async {});
+    /// assert!(rt.dump().contains("1 unfinished task"));
+    /// ```
+    pub fn dump(&self) -> String {
+        dump(&self.shared)
+    }
+
     /// A handle to this runtime, usable from any thread.
     ///
     /// ```
@@ -802,6 +866,55 @@ impl Handle {
     /// ```
     pub fn sleep_until(&self, deadline: std::time::Instant) -> crate::Sleep {
         crate::Sleep::with_handle(deadline, self.shared.clone())
+    }
+
+    /// Whether the runtime runs in debug mode (asyncio's
+    /// `loop.get_debug()`); see [`Builder::debug`].
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().debug(false).build().unwrap();
+    /// assert!(!rt.handle().debug());
+    /// ```
+    pub fn debug(&self) -> bool {
+        self.shared.slow_poll.is_some()
+    }
+
+    /// The runtime's unfinished tasks (asyncio's `all_tasks()`, from any
+    /// thread), in no particular order.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let t = rt.handle().spawn(async {});
+    /// assert_eq!(rt.handle().all_tasks(), vec![t.task_ref()]);
+    /// ```
+    pub fn all_tasks(&self) -> Vec<TaskRef> {
+        self.shared.all_tasks()
+    }
+
+    /// A text listing of every unfinished task, one per line, sorted by id:
+    /// id, state ([`TaskState`](crate::TaskState)), age, name, and the
+    /// file and line of the `.await` where it is suspended (`-` while it
+    /// runs or when it waits in a future that is not corio's). Safe to call
+    /// from any thread, also while the runtime is busy: each task is read
+    /// on its own, so the listing is not one atomic snapshot.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let h = rt.handle();
+    /// rt.run(async move {
+    ///     let _t = corio_executor::TaskBuilder::new()
+    ///         .name("poller")
+    ///         .spawn(corio_executor::sleep(Duration::from_secs(3600)));
+    ///     corio_executor::yield_now().await.unwrap();
+    ///     let text = h.dump();
+    ///     assert!(text.contains("poller"));
+    ///     assert!(text.contains("suspended"));
+    /// # _t.abort();
+    /// });
+    /// ```
+    pub fn dump(&self) -> String {
+        dump(&self.shared)
     }
 
     /// Counters describing the runtime.
@@ -983,6 +1096,90 @@ where
         Some(cx) => Shared::spawn(&cx.shared, future, cx.core.index, name),
         None => no_running_loop("spawn_local"),
     }
+}
+
+/// Every unfinished task of the current runtime, the caller included
+/// (asyncio's `all_tasks()`).
+///
+/// # Panics
+///
+/// With "no running event loop" outside a corio worker thread (use
+/// [`Handle::all_tasks`] there).
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let t = corio_executor::spawn(std::future::pending::<()>());
+///     let all = corio_executor::all_tasks();
+///     assert_eq!(all.len(), 2); // the main task and `t`
+///     assert!(all.contains(&t.task_ref()));
+/// #   t.abort();
+/// });
+/// ```
+#[track_caller]
+pub fn all_tasks() -> Vec<TaskRef> {
+    match current_cx() {
+        Some(cx) => cx.shared.all_tasks(),
+        None => no_running_loop("all_tasks"),
+    }
+}
+
+fn dump(shared: &Shared) -> String {
+    use std::fmt::Write as _;
+    let mut tasks = shared.all_tasks();
+    tasks.sort_by_key(TaskRef::id);
+    let rows: Vec<[String; 5]> = tasks
+        .iter()
+        .map(|t| {
+            [
+                t.id().to_string(),
+                t.state().to_string(),
+                format!("{:.2}s", t.age().as_secs_f64()),
+                t.name(),
+                t.location()
+                    .map_or_else(|| "-".to_owned(), |l| l.to_string()),
+            ]
+        })
+        .collect();
+    let header = ["id", "state", "age", "name", "suspended at"];
+    let mut width = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let n = rows.len();
+    let mut out = format!(
+        "corio runtime: {} worker{}, {n} unfinished task{}{}\n",
+        shared.num_workers,
+        if shared.num_workers == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
+        if shared.slow_poll.is_some() {
+            ", debug mode"
+        } else {
+            ""
+        },
+    );
+    let mut line = |cells: [&str; 5]| {
+        let _ = writeln!(
+            out,
+            "{:>w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = width[0],
+            w1 = width[1],
+            w2 = width[2],
+            w3 = width[3],
+        );
+    };
+    line(header);
+    for row in &rows {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+    out
 }
 
 /// The task being run on this thread (asyncio's `current_task()`), or

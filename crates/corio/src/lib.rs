@@ -46,12 +46,12 @@
 use std::future::Future;
 
 pub use corio_executor::{
-    cancellable, current_task, interval, interval_at, poll_cancelled, shield, sleep, sleep_until,
-    spawn, spawn_local, timeout, timeout_at, timeout_scope, wait_for, yield_now, Builder,
-    CallbackId, CancelScope, Cancellable, Cancelled, ContextVar, ExceptionContext, Handle,
+    all_tasks, cancellable, current_task, interval, interval_at, poll_cancelled, shield, sleep,
+    sleep_until, spawn, spawn_local, timeout, timeout_at, timeout_scope, wait_for, yield_now,
+    Builder, CallbackId, CancelScope, Cancellable, Cancelled, ContextVar, ExceptionContext, Handle,
     Interval, InvalidStateError, Metrics, MissedTickBehavior, Runtime, Shield, Sleep, Task,
     TaskError, TaskId, TaskRef, TaskState, Tick, Timeout, TimeoutError, TimeoutHandle, Token,
-    YieldNow, DEFAULT_SHUTDOWN_GRACE,
+    YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs

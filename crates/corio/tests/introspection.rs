@@ -154,3 +154,100 @@ fn age_grows_from_the_spawn() {
         t.abort();
     });
 }
+
+#[test]
+fn all_tasks_lists_the_unfinished_tasks_of_this_runtime_including_the_caller() {
+    rt(2).run(async {
+        let me = corio::current_task().unwrap();
+        let pending: Vec<_> = (0..5)
+            .map(|_| corio::spawn(async { corio::sleep(HOUR).await }))
+            .collect();
+        let done = corio::spawn(async {});
+        let done_ref = done.task_ref();
+        done.await.unwrap();
+        let all = corio::all_tasks();
+        assert_eq!(all.len(), 6);
+        assert!(all.contains(&me));
+        assert!(!all.contains(&done_ref));
+        for t in &pending {
+            assert!(all.contains(&t.task_ref()));
+            t.abort();
+        }
+    });
+}
+
+#[test]
+fn all_tasks_outside_a_runtime_panics_naming_the_fix() {
+    let err = std::panic::catch_unwind(corio::all_tasks).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains("all_tasks") && msg.contains("no running event loop"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn dump_lists_hundreds_of_tasks_with_id_name_state_location_and_age() {
+    let runtime = rt(2);
+    let handle = runtime.handle();
+    let text = runtime.run(async move {
+        let mut tasks = Vec::new();
+        for i in 0..300 {
+            let t = corio::task::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(async move {
+                    if i % 3 == 0 {
+                        corio::sleep(HOUR).await.unwrap(); // the sleep line
+                    } else {
+                        std::future::pending::<()>().await
+                    }
+                });
+            tasks.push(t);
+        }
+        corio::sleep(30 * MS).await.unwrap();
+        let text = handle.dump();
+        for t in &tasks {
+            t.abort();
+        }
+        text
+    });
+    let sleep_line = format!("{}:{}:", file!(), line!() - 14);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("corio runtime: 2 workers, 301 unfinished tasks"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains("id") && lines[1].contains("suspended at"));
+    assert_eq!(lines.len(), 2 + 301);
+    let rows = &lines[2..];
+    // Sorted by id; every worker listed once, with its state.
+    let ids: Vec<u64> = rows
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    for i in 0..300 {
+        let name = format!(" worker-{i} ");
+        let row = rows
+            .iter()
+            .find(|l| l.contains(&name))
+            .unwrap_or_else(|| panic!("worker-{i} missing:\n{text}"));
+        assert!(row.contains("suspended"), "{row}");
+        if i % 3 == 0 {
+            assert!(row.contains(&sleep_line), "{row} vs {sleep_line}");
+        } else {
+            assert!(row.trim_end().ends_with('-'), "{row}");
+        }
+        let age: f64 = row
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .trim_end_matches('s')
+            .parse()
+            .unwrap();
+        assert!((0.0..30.0).contains(&age), "{row}");
+    }
+    // The main task, running the dump.
+    assert!(rows.iter().any(|l| l.contains("running")));
+}

@@ -83,6 +83,9 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     pub(crate) num_workers: usize,
     exception_handler: ExceptionHandler,
+    /// Debug mode: `Some(threshold)` reports polls slower than it, and
+    /// records where each task was created.
+    pub(crate) slow_poll: Option<std::time::Duration>,
     /// Worker 0's core while no `run` call is using it.
     pub(crate) core0: Mutex<Option<Box<Core>>>,
 }
@@ -149,7 +152,17 @@ impl Schedule for Hook {
     }
 
     fn unhandled_panic(&self, task: &Header, what: &'static str, payload: &(dyn Any + Send)) {
-        self.shared.report(Some(task), what, Some(payload));
+        let created = match self.shared.slow_poll {
+            Some(_) => task.read_extras(|e| e.and_then(|e| e.created_at)),
+            None => None,
+        };
+        match created {
+            Some(at) => {
+                let what = format!("{what} (task created at {at})");
+                self.shared.report(Some(task), &what, Some(payload));
+            }
+            None => self.shared.report(Some(task), what, Some(payload)),
+        }
     }
 
     fn call_soon(&self, f: Box<dyn FnOnce() + Send + 'static>) {
@@ -230,6 +243,7 @@ impl Shared {
     pub(crate) fn new(
         num_workers: usize,
         exception_handler: ExceptionHandler,
+        slow_poll: Option<std::time::Duration>,
     ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
         let mut cores = Vec::with_capacity(num_workers);
         let mut remotes = Vec::with_capacity(num_workers);
@@ -263,6 +277,7 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             num_workers,
             exception_handler,
+            slow_poll,
             core0: Mutex::new(None),
         });
         Ok((shared, cores))
@@ -287,6 +302,7 @@ impl Shared {
 
     /// Spawns `future` as a task of this runtime. `owner` binds a `!Send`
     /// task to a worker (the caller guarantees it runs on that worker).
+    #[track_caller]
     pub(crate) fn spawn<F>(
         this: &Arc<Shared>,
         future: F,
@@ -300,6 +316,10 @@ impl Shared {
         let hook = Hook::new(this.clone(), id);
         let context = crate::context_var::capture();
         let (raw, notified, join) = task::allocate(future, hook, id, owner, name, context);
+        if this.slow_poll.is_some() {
+            let at = std::panic::Location::caller();
+            raw.header().with_extras(|e| e.created_at = Some(at));
+        }
         match this.registry.insert(raw) {
             Ok(()) => this.schedule(notified, Push::Spawn),
             Err(raw) => {
@@ -450,6 +470,17 @@ impl Shared {
         payload: Option<&(dyn Any + Send)>,
     ) {
         self.exception_handler.report(task, what, payload);
+    }
+
+    /// Every task of this runtime that has not finished.
+    pub(crate) fn all_tasks(&self) -> Vec<crate::task::TaskRef> {
+        let mut out = Vec::new();
+        self.registry.for_each(|h| {
+            if !h.is_complete() {
+                out.push(crate::task::TaskRef::from_header(NonNull::from(h)));
+            }
+        });
+        out
     }
 
     /// Every task of this runtime that has not finished, except the one

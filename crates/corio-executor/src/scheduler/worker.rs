@@ -20,6 +20,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::ptr::NonNull;
 
 use super::park::DefaultDriver;
 use super::pool::LocalCache;
@@ -216,18 +217,55 @@ impl WorkerCx {
             // We were the last searcher: hand the baton on.
             self.shared.notify_parked();
         }
-        task.run();
+        self.poll(task);
         for _ in 0..MAX_LIFO_POLLS_PER_TICK {
             if stop() {
                 break;
             }
             match core.lifo_slot.take() {
-                Some(task) => task.run(),
+                Some(task) => self.poll(task),
                 None => return,
             }
         }
         if let Some(task) = core.lifo_slot.take() {
             self.push_back(task);
+        }
+    }
+
+    /// Runs one task; in debug mode, times the poll.
+    #[inline]
+    fn poll(&self, task: Notified) {
+        match self.shared.slow_poll {
+            None => task.run(),
+            Some(threshold) => self.poll_timed(task, threshold),
+        }
+    }
+
+    /// Debug mode: reports a poll slower than `threshold` with the task's
+    /// name and where it resumed (asyncio's slow callback warning).
+    #[cold]
+    fn poll_timed(&self, task: Notified, threshold: std::time::Duration) {
+        let header = NonNull::from(task.header());
+        // Keeps the header alive past the poll, which may free the task.
+        let task_ref = crate::task::TaskRef::from_header(header);
+        let resumed_at = task.header().suspended_at();
+        let start = std::time::Instant::now();
+        task.run();
+        let took = start.elapsed();
+        if took >= threshold {
+            let name = task_ref.name();
+            let at = match resumed_at {
+                Some(at) => format!("resumed at {at}"),
+                None => "at its first poll".to_owned(),
+            };
+            let message = format!(
+                "slow poll: task {name} ran for {:.3} s without yielding ({at}); \
+                 debug mode reports polls over {:.3} s: move blocking work to a thread, \
+                 or yield more often",
+                took.as_secs_f64(),
+                threshold.as_secs_f64()
+            );
+            self.shared.report(Some(task_ref.header()), &message, None);
         }
     }
 

@@ -620,7 +620,7 @@ impl TaskRef {
         TaskRef { raw }
     }
 
-    fn header(&self) -> &Header {
+    pub(crate) fn header(&self) -> &Header {
         // SAFETY: we hold a reference.
         unsafe { self.raw.as_ref() }
     }

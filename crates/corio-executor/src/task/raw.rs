@@ -114,6 +114,8 @@ pub struct Extras {
     pub panic_observed: bool,
     /// Done callbacks and completion hooks (see `callbacks.rs`).
     pub callbacks: Option<Box<Callbacks>>,
+    /// Where the task was spawned (recorded in debug mode only).
+    pub created_at: Option<&'static Location<'static>>,
 }
 
 /// The non-generic head of every task allocation.
