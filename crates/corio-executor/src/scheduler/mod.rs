@@ -315,7 +315,13 @@ impl Shared {
         let id = TaskId::next();
         let hook = Hook::new(this.clone(), id);
         let context = crate::context_var::capture();
-        let (raw, notified, join) = task::allocate(future, hook, id, owner, name, context);
+        // A worker's cached coarse time (refreshed every few dozen polls
+        // and on waking up); a clock read from other threads.
+        let now = match this.current_worker() {
+            Some(cx) => cx.core.now_centis.get(),
+            None => crate::clock::now_centis(),
+        };
+        let (raw, notified, join) = task::allocate(future, hook, id, owner, name, context, now);
         if this.slow_poll.is_some() {
             let at = std::panic::Location::caller();
             raw.header().with_extras(|e| e.created_at = Some(at));

@@ -43,6 +43,10 @@ pub(crate) struct Core {
     /// with one, they share the run queue to keep a single FIFO order).
     local_queue: RefCell<VecDeque<Notified>>,
     tick: Cell<u32>,
+    /// The coarse clock (`crate::clock`), refreshed every
+    /// `GLOBAL_QUEUE_INTERVAL` ticks and after parking: the spawn stamp of
+    /// the tasks this worker spawns (a clock read per spawn costs ~5%).
+    pub(crate) now_centis: Cell<u32>,
     is_searching: Cell<bool>,
     rand: Cell<u32>,
     pub(crate) driver: RefCell<DefaultDriver>,
@@ -60,6 +64,7 @@ impl Core {
             lifo_slot: Cell::new(None),
             local_queue: RefCell::new(VecDeque::new()),
             tick: Cell::new(0),
+            now_centis: Cell::new(crate::clock::now_centis()),
             is_searching: Cell::new(false),
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             driver: RefCell::new(driver),
@@ -149,6 +154,7 @@ impl WorkerCx {
     /// Runs the worker loop until `stop()` is true or the runtime shuts down.
     pub(crate) fn run(&self, stop: &dyn Fn() -> bool) {
         let core = &*self.core;
+        core.now_centis.set(crate::clock::now_centis());
         while !stop() && !self.shared.is_shutdown() {
             let tick = core.tick.get().wrapping_add(1);
             core.tick.set(tick);
@@ -168,6 +174,7 @@ impl WorkerCx {
         let core = &*self.core;
         let shared = &*self.shared;
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            core.now_centis.set(crate::clock::now_centis());
             self.fire_own_timers();
             self.collect_inbox();
             if let Some(task) = shared.injector.pop() {
@@ -370,6 +377,7 @@ impl WorkerCx {
             }
         }
         slot.unpark_done();
+        core.now_centis.set(crate::clock::now_centis());
         if watching {
             shared.timer_watcher.store(NO_WATCHER, Ordering::SeqCst);
         }

@@ -1040,7 +1040,7 @@ where
     S: Schedule,
 {
     let (raw, notified, join) =
-        raw::allocate(future, scheduler, TaskId::next(), NO_OWNER, None, None);
+        raw::allocate(future, scheduler, TaskId::next(), NO_OWNER, None, None, 0);
     // SAFETY: `join` is the handle's reference of a task with output `F::Output`.
     (raw, notified, unsafe { Task::from_raw(join) })
 }

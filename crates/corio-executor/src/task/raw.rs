@@ -432,6 +432,7 @@ pub(crate) fn allocate<F, S>(
     owner: usize,
     name: Option<Box<str>>,
     context: VarContext,
+    spawned_at: u32,
 ) -> (RawTask, Notified, NonNull<Header>)
 where
     F: Future + 'static,
@@ -459,7 +460,7 @@ where
             origin,
             join_waker: UnsafeCell::new(None),
             slot: UnsafeCell::new(crate::scheduler::registry::NO_SLOT),
-            spawned_at: crate::clock::now_centis(),
+            spawned_at,
             suspended_at: AtomicPtr::new(std::ptr::null_mut()),
             context: UnsafeCell::new(context),
             extras: Mutex::new(name.map(|name| {
