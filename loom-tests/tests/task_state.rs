@@ -795,3 +795,42 @@ fn cancel_vs_wake() {
         h.finish();
     });
 }
+
+/// (e) A done callback is added from another thread while the task
+/// completes (the `CALLBACKS` bit, `task/callbacks.rs`): whichever wins,
+/// the callback runs exactly once, after completion (it sees the task
+/// done), and none is lost. The mock's `call_soon` runs the runner at once,
+/// on the thread that hands it over.
+#[test]
+fn done_callback_vs_completion() {
+    loom::model(|| {
+        let h = Harness::new();
+        let probe = Probe::new();
+        let chan = Arc::new(Chan::default());
+        let mut join = h.spawn(WaitFire::new(&chan, 7, &probe));
+        let task = join.task_ref();
+        let ran = Arc::new(AtomicUsize::new(0));
+
+        let firer = {
+            let chan = chan.clone();
+            thread::spawn(move || chan.fire())
+        };
+        let adder = {
+            let ran = ran.clone();
+            thread::spawn(move || {
+                task.add_done_callback(move |t| {
+                    assert!(t.done(), "a done callback ran before completion");
+                    ran.fetch_add(1, SeqCst);
+                });
+            })
+        };
+
+        assert_eq!(h.run_until_complete(&mut join).unwrap(), 7);
+        adder.join().unwrap();
+        firer.join().unwrap();
+        assert_eq!(ran.load(SeqCst), 1, "the callback did not run exactly once");
+        drop(join);
+        drop(chan);
+        h.finish();
+    });
+}

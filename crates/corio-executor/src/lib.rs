@@ -33,6 +33,7 @@ mod context;
 mod context_var;
 mod runtime;
 mod shield;
+pub mod task_group;
 
 // The concurrency core. Public (but hidden) under loom so the models in
 // `loom-tests/` can drive each protocol directly; in normal builds, the
@@ -79,6 +80,7 @@ pub use task::{
     poll_cancelled, CallbackId, CancelScope, Cancelled, InvalidStateError, Task, TaskError, TaskId,
     TaskRef, TaskState,
 };
+pub use task_group::{TaskGroup, TaskGroupError};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, timeout_scope, wait_for,
     Interval, MissedTickBehavior, Sleep, Tick, Timeout, TimeoutError, TimeoutHandle,

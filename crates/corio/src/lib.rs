@@ -50,9 +50,13 @@ pub use corio_executor::{
     sleep_until, spawn, spawn_local, timeout, timeout_at, timeout_scope, wait_for, yield_now,
     Builder, CallbackId, CancelScope, Cancellable, Cancelled, ContextVar, ExceptionContext, Handle,
     Interval, InvalidStateError, Metrics, MissedTickBehavior, Runtime, Shield, Sleep, Task,
-    TaskError, TaskId, TaskRef, TaskState, Tick, Timeout, TimeoutError, TimeoutHandle, Token,
-    YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
+    TaskError, TaskGroup, TaskGroupError, TaskId, TaskRef, TaskState, Tick, Timeout, TimeoutError,
+    TimeoutHandle, Token, YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
+
+/// Structured concurrency: [`TaskGroup`] and its children, failures and
+/// errors (asyncio's `TaskGroup`).
+pub use corio_executor::task_group;
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs
 /// it with [`corio::run`](run). `#[corio::main(workers = 1)]` picks the

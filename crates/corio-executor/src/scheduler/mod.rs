@@ -312,6 +312,22 @@ impl Shared {
     where
         F: Future + 'static,
     {
+        Shared::spawn_with(this, future, owner, name, |_| {})
+    }
+
+    /// [`Shared::spawn`], running `prepare` on the new task before anything
+    /// can run it (a task group registers its completion hook there).
+    #[track_caller]
+    pub(crate) fn spawn_with<F>(
+        this: &Arc<Shared>,
+        future: F,
+        owner: usize,
+        name: Option<Box<str>>,
+        prepare: impl FnOnce(&Header),
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
         let id = TaskId::next();
         let hook = Hook::new(this.clone(), id);
         let context = crate::context_var::capture();
@@ -326,6 +342,7 @@ impl Shared {
             let at = std::panic::Location::caller();
             raw.header().with_extras(|e| e.created_at = Some(at));
         }
+        prepare(raw.header());
         match this.registry.insert(raw) {
             Ok(()) => this.schedule(notified, Push::Spawn),
             Err(raw) => {

@@ -52,7 +52,7 @@ use std::cell::Cell;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
-use super::error::{Cancelled, Source};
+use super::error::{Cancelled, ScopeKind, Source};
 use super::raw::Header;
 use super::state::WakeAction;
 use crate::context;
@@ -173,7 +173,7 @@ fn deliver(header: &Header) -> Option<Cancelled> {
     absorb_scopes(Some(outermost));
     Some(Cancelled::delivered(
         None,
-        Source::Scope(task, scope.id.get()),
+        Source::Scope(task, scope.id.get(), scope.kind),
     ))
 }
 
@@ -207,7 +207,7 @@ pub(crate) fn suppress(c: &Cancelled) {
                 e.cancel_suppressed += 1;
             }
         }),
-        Source::Scope(id, scope_id) if id == header.id() => {
+        Source::Scope(id, scope_id, _) if id == header.id() => {
             let mut cur = SCOPES.with(Cell::get);
             while !cur.is_null() {
                 // SAFETY: scopes on the chain are alive (see `deliver`).
@@ -244,6 +244,7 @@ pub(crate) struct Scope {
     absorbed: Cell<bool>,
     /// The next scope out, while linked.
     parent: Cell<*const Scope>,
+    kind: ScopeKind,
 }
 
 // SAFETY: `parent` is only followed while the scope is linked, which is
@@ -252,6 +253,14 @@ pub(crate) struct Scope {
 unsafe impl Send for Scope {}
 
 impl Scope {
+    /// The scope of a task group's body.
+    pub(crate) fn for_task_group() -> Scope {
+        Scope {
+            kind: ScopeKind::TaskGroup,
+            ..Scope::default()
+        }
+    }
+
     fn is_pending(&self) -> bool {
         self.requested.get() > self.delivered.get()
     }
@@ -343,6 +352,26 @@ impl Header {
             }
             Some(_) => true,
         }
+    }
+
+    /// Whether the task would end cancelled if it finished now (the
+    /// outcome rule): a request is outstanding and undelivered, or was
+    /// delivered and not suppressed.
+    pub(crate) fn is_being_cancelled(&self) -> bool {
+        if !self.state.load().is_cancel_seen() {
+            return false;
+        }
+        self.with_extras(|e| outcome(e, self.state.load().is_cancel_requested()).is_some())
+    }
+
+    /// Refuses one delivered, unsuppressed request of this task (a task
+    /// group whose failures win over the cancellation).
+    pub(crate) fn suppress_one_delivery(&self) {
+        self.with_extras(|e| {
+            if e.cancel_suppressed < e.cancel_delivered {
+                e.cancel_suppressed += 1;
+            }
+        });
     }
 
     /// asyncio's `cancelling()`: requests made and not withdrawn.

@@ -45,8 +45,19 @@ pub(crate) enum Source {
     None,
     /// A `cancel()` of this task.
     Task(TaskId),
-    /// The expiry of the timeout scope with this id, in this task.
-    Scope(TaskId, u64),
+    /// The cancel scope with this id, in this task: a timeout's expiry, or
+    /// a task group stopping its body.
+    Scope(TaskId, u64, ScopeKind),
+}
+
+/// What made a cancel scope (see `cancel.rs`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) enum ScopeKind {
+    /// `timeout`, `wait_for`, `timeout_scope`.
+    #[default]
+    Timeout,
+    /// A `TaskGroup` whose child failed, stopping the group's body.
+    TaskGroup,
 }
 
 /// Which request a [`Cancelled`] delivered: see [`Cancelled::scope`].
@@ -65,6 +76,10 @@ pub enum CancelScope {
     /// scope turns this cancellation into a `TimeoutError` when its future
     /// finishes.
     Timeout,
+    /// A child of a `TaskGroup` failed, and the group stops its body: the
+    /// group absorbs this cancellation when the body finishes and reports
+    /// the failure instead.
+    TaskGroup,
 }
 
 impl Cancelled {
@@ -130,7 +145,8 @@ impl Cancelled {
         match self.inner.source {
             Source::None => CancelScope::None,
             Source::Task(_) => CancelScope::Task,
-            Source::Scope(..) => CancelScope::Timeout,
+            Source::Scope(_, _, ScopeKind::Timeout) => CancelScope::Timeout,
+            Source::Scope(_, _, ScopeKind::TaskGroup) => CancelScope::TaskGroup,
         }
     }
 

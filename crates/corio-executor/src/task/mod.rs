@@ -50,8 +50,6 @@ mod raw;
 mod state;
 
 pub use callbacks::CallbackId;
-#[allow(unused_imports)] // the task group's, next
-pub(crate) use callbacks::CompletionHook;
 pub use cancel::poll_cancelled;
 pub(crate) use cancel::Scope;
 pub(crate) use cancel::{cancel_enter_task, cancel_leave_task};

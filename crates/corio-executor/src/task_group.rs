@@ -1,0 +1,874 @@
+//! `TaskGroup`: asyncio's structured concurrency (`async with TaskGroup()`).
+//!
+//! # Protocol
+//!
+//! A group is shared state behind one lock (`Inner`): the live children
+//! (a slab of `TaskRef`s), the failures so far, whether it is *aborting*
+//! (a failure was seen) or *closed* (no more spawns), and the waker of the
+//! task running [`TaskGroup::run`].
+//!
+//! * **Children** are spawned with a completion hook (`callbacks.rs`),
+//!   registered before the child can run, that removes it from the slab,
+//!   records a panic as a failure, and wakes the group when the last child
+//!   is gone or a failure arrives. A child's `Err` (children spawned with
+//!   [`TaskGroup::spawn_try`]) is recorded by the child itself, before it
+//!   finishes. Each child is marked so that its panic is not also reported
+//!   as "never retrieved": the group reports it.
+//! * **The first failure aborts the group**: every live child gets
+//!   `cancel()` (asyncio's, catchable), spawning becomes an error, and the
+//!   body is cancelled through a *cancel scope* of the group's own (like a
+//!   timeout's, `task/cancel.rs`): the awaits inside the body receive
+//!   `Err(Cancelled)` with [`CancelScope::TaskGroup`](crate::CancelScope),
+//!   and the group absorbs that cancellation when the body finishes. The
+//!   task running the group is never `cancel()`ed, so its
+//!   [`cancelling()`](crate::TaskRef::cancelling) count is exactly what it
+//!   was (asyncio gets there with `uncancel()`).
+//! * **Leaving** (the body finished, or panicked) waits for every child.
+//!   That wait is a cancellation point: a cancellation of the task from
+//!   outside aborts the children, the group still waits for them, and then
+//!   reports the cancellation, unless children failed: failures win.
+//!   Children may spawn more children while the group waits, until it
+//!   aborts or finishes.
+//! * **Dropping** the group's future before it finished (its task was
+//!   aborted) aborts every child: nothing outlives the group.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::context;
+use crate::runtime::Handle;
+use crate::sync::Mutex;
+use crate::task::{panic_message, poll_cancelled, Cancelled, Header, Scope, Task, TaskError};
+use crate::task::{TaskId, TaskRef};
+
+/// asyncio's `TaskGroup`: spawn children into it; leaving waits for all of
+/// them; the first failing child (a panic, or an `Err` from a child
+/// spawned with [`spawn_try`](TaskGroup::spawn_try)) cancels the other
+/// children and the body; every failure is returned together.
+///
+/// `E` is the error type of the children spawned with `spawn_try`
+/// (`Infallible` if there are none). The group handle is cheap to clone,
+/// so children can spawn siblings.
+///
+/// | asyncio | corio |
+/// |---|---|
+/// | `async with TaskGroup() as tg:` | `TaskGroup::run(\|tg\| async move { ... }).await` |
+/// | `tg.create_task(coro)` | `tg.spawn(fut)`, or `tg.spawn_try(fut)` for a `Result` |
+/// | `ExceptionGroup` of the failures | `Err(TaskGroupError)` listing them |
+///
+/// # Example
+///
+/// ```
+/// use corio_executor::task_group::TaskGroup;
+/// # let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+/// rt.run(async {
+///     let out = TaskGroup::<std::io::Error>::run(|tg| async move {
+///         let a = tg.spawn(async { 1 });
+///         let b = tg.spawn_try(async { Ok(2) });
+///         (a, b)
+///     })
+///     .await;
+///     // Leaving waited for both children: their outputs are there.
+///     let (a, b) = out.unwrap();
+///     assert_eq!(a.await.unwrap() + b.await.unwrap().unwrap(), 3);
+/// });
+/// ```
+pub struct TaskGroup<E = std::convert::Infallible> {
+    inner: Arc<Inner<E>>,
+}
+
+impl<E> Clone for TaskGroup<E> {
+    fn clone(&self) -> TaskGroup<E> {
+        TaskGroup {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<E> {
+    handle: Handle,
+    state: Mutex<GroupState<E>>,
+}
+
+/// One slot of the children slab.
+enum Slot {
+    Free,
+    /// Reserved by a spawn that has not stored the child's ref yet.
+    Reserved,
+    Live(TaskRef),
+    /// The child finished before its spawner stored its ref: the spawner
+    /// frees the slot (so it is never reused under the spawner's feet).
+    DoneEarly,
+}
+
+struct GroupState<E> {
+    /// The children, by slot.
+    children: Vec<Slot>,
+    free: Vec<usize>,
+    live: usize,
+    /// No more spawns: aborting, or finished.
+    closed: bool,
+    aborting: bool,
+    failures: Vec<Failure<E>>,
+    /// The task running `run`, woken on failures and when the last child
+    /// finishes.
+    waker: Option<Waker>,
+}
+
+/// One failure of a [`TaskGroup`]: a child (or the body) panicked, or a
+/// child spawned with [`TaskGroup::spawn_try`] returned `Err`.
+///
+/// ```
+/// use corio_executor::task_group::{Failure, TaskGroup};
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let err = TaskGroup::<&str>::run(|tg| async move {
+///         tg.spawn_try(async { Err::<(), _>("no") });
+///     })
+///     .await
+///     .unwrap_err();
+///     match &err.failures()[0] {
+///         Failure::Error { error, .. } => assert_eq!(*error, "no"),
+///         other => panic!("{other:?}"),
+///     }
+/// });
+/// ```
+#[derive(Debug)]
+pub enum Failure<E> {
+    /// A child, or the body (`task: None`), panicked.
+    Panicked {
+        /// The child's id; `None` for the group's body.
+        task: Option<TaskId>,
+        /// The child's name (`"body"` for the body).
+        name: String,
+        /// The panic message.
+        message: String,
+    },
+    /// A child returned `Err(error)`.
+    Error {
+        /// The child's id.
+        task: TaskId,
+        /// The child's name.
+        name: String,
+        /// What it returned.
+        error: E,
+    },
+}
+
+impl<E> Failure<E> {
+    /// The name of the task that failed (`"body"` for the group's body).
+    ///
+    /// ```
+    /// let f = corio_executor::task_group::Failure::<()>::Panicked {
+    ///     task: None,
+    ///     name: "body".into(),
+    ///     message: "x".into(),
+    /// };
+    /// assert_eq!(f.name(), "body");
+    /// ```
+    pub fn name(&self) -> &str {
+        match self {
+            Failure::Panicked { name, .. } | Failure::Error { name, .. } => name,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Panicked { name, message, .. } => write!(f, "{name} panicked: {message}"),
+            Failure::Error { name, error, .. } => write!(f, "{name} failed: {error}"),
+        }
+    }
+}
+
+/// Why a [`TaskGroup`] failed: every failure of its children (and body),
+/// in the order they happened, and the cancellation of the task running the
+/// group if one arrived (asyncio's `ExceptionGroup`; a bare cancellation,
+/// with no failures, is asyncio's `CancelledError`).
+///
+/// ```
+/// use corio_executor::task_group::TaskGroup;
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let err = TaskGroup::<String>::run(|tg| async move {
+///         tg.spawn_try(async {
+///             // Cancelled by the group when its sibling fails; its cleanup fails too.
+///             let slept = corio_executor::sleep(std::time::Duration::from_secs(60)).await;
+///             slept.map_err(|_| "cleanup failed".to_string())
+///         });
+///         tg.spawn_try(async { Err::<(), _>("disk full".to_string()) });
+///     })
+///     .await
+///     .unwrap_err();
+///     assert_eq!(err.failures().len(), 2);
+///     assert!(err.to_string().starts_with("2 failures in a task group"));
+/// });
+/// ```
+pub struct TaskGroupError<E> {
+    failures: Vec<Failure<E>>,
+    cancelled: Option<Cancelled>,
+}
+
+impl<E> TaskGroupError<E> {
+    /// The failures, in the order they happened (empty if the group only
+    /// ended because its task was cancelled).
+    ///
+    /// ```
+    /// # use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.failures()[0].name().len() > 0, true);
+    /// # });
+    /// ```
+    pub fn failures(&self) -> &[Failure<E>] {
+        &self.failures
+    }
+
+    /// The failures, by value.
+    ///
+    /// ```
+    /// # use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let err = TaskGroup::<u8>::run(|tg| async move { tg.spawn_try(async { Err::<(), _>(7) }); })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.into_failures().len(), 1);
+    /// # });
+    /// ```
+    pub fn into_failures(self) -> Vec<Failure<E>> {
+        self.failures
+    }
+
+    /// The cancellation of the task running the group, if one arrived (let
+    /// through by the body, or delivered while the group waited for its
+    /// children). With no failures, it is why the group ended, and the task
+    /// goes on being cancelled. With failures, they win (asyncio raises the
+    /// `ExceptionGroup` instead of `CancelledError`): the group refused the
+    /// cancellation for the task, so this error is what the task's awaiter
+    /// sees if the task returns it.
+    ///
+    /// ```
+    /// # use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.cancelled().is_none());
+    /// # });
+    /// ```
+    pub fn cancelled(&self) -> Option<&Cancelled> {
+        self.cancelled.as_ref()
+    }
+
+    /// True if the group ended only because its task was cancelled (no
+    /// child failed).
+    ///
+    /// ```
+    /// # use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(!err.is_cancelled());
+    /// # });
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.failures.is_empty() && self.cancelled.is_some()
+    }
+
+    /// The cancellation, taken out (to `suppress` it, or to return it).
+    ///
+    /// ```
+    /// # use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let mut err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.take_cancelled().is_none());
+    /// # });
+    /// ```
+    pub fn take_cancelled(&mut self) -> Option<Cancelled> {
+        self.cancelled.take()
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for TaskGroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroupError")
+            .field("failures", &self.failures)
+            .field("cancelled", &self.cancelled)
+            .finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.failures.len() {
+            0 => write!(f, "the task running the task group was cancelled"),
+            1 => write!(f, "1 failure in a task group: {}", self.failures[0]),
+            n => {
+                write!(f, "{n} failures in a task group: ")?;
+                for (i, failure) in self.failures.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{failure}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskGroupError<E> {}
+
+/// A child of a [`TaskGroup`]: its [`Task`] handle (through `Deref`), which
+/// may be dropped freely, since the group watches the child.
+///
+/// ```
+/// use corio_executor::task_group::TaskGroup;
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let child = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { 4 }) })
+///         .await
+///         .unwrap();
+///     assert!(child.done()); // a `Task` method
+///     assert_eq!(child.await.unwrap(), 4);
+/// });
+/// ```
+pub struct Child<T>(Task<T>);
+
+impl<T> Child<T> {
+    /// The `Task` handle.
+    ///
+    /// ```
+    /// # use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let c = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { 1 }) }).await.unwrap();
+    /// let task: corio_executor::Task<i32> = c.into_task();
+    /// assert_eq!(task.await.unwrap(), 1);
+    /// # });
+    /// ```
+    pub fn into_task(self) -> Task<T> {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Child<T> {
+    type Target = Task<T>;
+    fn deref(&self) -> &Task<T> {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Child<T> {
+    fn deref_mut(&mut self) -> &mut Task<T> {
+        &mut self.0
+    }
+}
+
+impl<T> Future for Child<T> {
+    type Output = Result<T, TaskError>;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for Child<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Child").field(&self.0).finish()
+    }
+}
+
+impl<E: Send + 'static> TaskGroup<E> {
+    /// Runs `body` with a new group, then waits for every child (asyncio's
+    /// `async with TaskGroup() as tg:`). Returns the body's output, or every
+    /// failure together.
+    ///
+    /// The body runs in the calling task (it is not spawned). When a child
+    /// fails, the other children are cancelled and so is the body: its
+    /// awaits receive `Err(Cancelled)` (with
+    /// [`CancelScope::TaskGroup`](crate::CancelScope)); it may clean up,
+    /// and its output is then dropped in favour of the failures. A panic in
+    /// the body is a failure too (named `"body"`). The caller's
+    /// [`cancelling()`](crate::TaskRef::cancelling) count is not touched.
+    ///
+    /// # Panics
+    ///
+    /// With "no running event loop" outside a corio task.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// rt.run(async {
+    ///     let err = TaskGroup::<&str>::run(|tg| async move {
+    ///         tg.spawn(async { corio_executor::sleep(Duration::from_secs(3600)).await });
+    ///         tg.spawn_try(async { Err::<(), _>("bad") });
+    ///         // The failure cancels the body too.
+    ///         corio_executor::sleep(Duration::from_secs(3600)).await.unwrap_err();
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     assert_eq!(err.failures().len(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn run<F, Fut>(body: F) -> Run<E, Fut>
+    where
+        F: FnOnce(TaskGroup<E>) -> Fut,
+        Fut: Future,
+    {
+        let handle = Handle::try_current().unwrap_or_else(|| {
+            panic!(
+                "corio: TaskGroup::run was called with no running event loop: this thread is \
+                 not a corio worker. Run the group inside `corio::run(...)` or a task."
+            )
+        });
+        let group = TaskGroup {
+            inner: Arc::new(Inner {
+                handle,
+                state: Mutex::new(GroupState {
+                    children: Vec::new(),
+                    free: Vec::new(),
+                    live: 0,
+                    closed: false,
+                    aborting: false,
+                    failures: Vec::new(),
+                    waker: None,
+                }),
+            }),
+        };
+        let body = body(group.clone());
+        Run {
+            group,
+            body: Some(Box::pin(body)),
+            body_out: None,
+            scope: Scope::for_task_group(),
+            cancelled: None,
+            finished: false,
+        }
+    }
+
+    /// Spawns `future` as a child. Only a panic counts as a failure; its
+    /// output stays in the returned [`Child`].
+    ///
+    /// # Panics
+    ///
+    /// If the group is closing (a child failed, or it finished): asyncio's
+    /// `RuntimeError`. Check [`is_closing`](TaskGroup::is_closing) first
+    /// where that can happen.
+    ///
+    /// ```
+    /// use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let n = TaskGroup::<()>::run(|tg| async move {
+    ///         let c = tg.spawn(async { 21 });
+    ///         c
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    ///     assert_eq!(n.await.unwrap() * 2, 42);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn<Fut>(&self, future: Fut) -> Child<Fut::Output>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.spawn_child(future)
+    }
+
+    /// Spawns a child whose `Err` is a failure: the error goes into the
+    /// group's [`TaskGroupError`] (the child's own output is then `None`),
+    /// and, if it is the first failure, the group aborts.
+    ///
+    /// # Panics
+    ///
+    /// As [`spawn`](TaskGroup::spawn), if the group is closing.
+    ///
+    /// ```
+    /// use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let child = TaskGroup::<String>::run(|tg| async move {
+    ///         tg.spawn_try(async { Ok::<_, String>(5) })
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    ///     assert_eq!(child.await.unwrap(), Some(5));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_try<T, Fut>(&self, future: Fut) -> Child<Option<T>>
+    where
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        self.spawn_child(async move {
+            match future.await {
+                Ok(v) => Some(v),
+                Err(error) => {
+                    let me = crate::current_task().expect("a child runs in a task");
+                    Inner::fail(
+                        &inner,
+                        Failure::Error {
+                            task: me.id(),
+                            name: me.name(),
+                            error,
+                        },
+                        Some(&me),
+                    );
+                    None
+                }
+            }
+        })
+    }
+
+    /// True once spawning is an error: a child failed (the group is
+    /// aborting), or the group finished.
+    ///
+    /// ```
+    /// use corio_executor::task_group::TaskGroup;
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let tg = TaskGroup::<()>::run(|tg| async move {
+    ///         assert!(!tg.is_closing());
+    ///         tg
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    ///     assert!(tg.is_closing());
+    /// });
+    /// ```
+    pub fn is_closing(&self) -> bool {
+        self.inner.state.lock().closed
+    }
+
+    #[track_caller]
+    fn spawn_child<Fut>(&self, future: Fut) -> Child<Fut::Output>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let slot = {
+            let mut st = self.inner.state.lock();
+            if st.closed {
+                let why = if st.aborting {
+                    "it is shutting down: a child failed"
+                } else {
+                    "it has finished"
+                };
+                drop(st);
+                panic!(
+                    "corio: TaskGroup::spawn on a group that is closing ({why}); spawn into a \
+                     live group, check is_closing() first, or start a new group"
+                );
+            }
+            st.live += 1;
+            match st.free.pop() {
+                Some(slot) => {
+                    st.children[slot] = Slot::Reserved;
+                    slot
+                }
+                None => {
+                    st.children.push(Slot::Reserved);
+                    st.children.len() - 1
+                }
+            }
+        };
+        let inner = self.inner.clone();
+        let task = crate::scheduler::Shared::spawn_with(
+            &self.inner.handle.shared,
+            future,
+            crate::task::NO_OWNER,
+            None,
+            move |header: &Header| {
+                // The group reports this child's panic, not "never retrieved".
+                header.with_extras(|e| e.panic_observed = true);
+                header.add_completion_hook(Box::new(move |h| Inner::child_done(&inner, slot, h)));
+            },
+        );
+        let late_cancel = {
+            let mut st = self.inner.state.lock();
+            match st.children[slot] {
+                Slot::Reserved => {
+                    st.children[slot] = Slot::Live(task.task_ref());
+                    st.aborting
+                }
+                Slot::DoneEarly => {
+                    st.children[slot] = Slot::Free;
+                    st.free.push(slot);
+                    false
+                }
+                Slot::Free | Slot::Live(_) => {
+                    unreachable!("a reserved slot changes hands only here")
+                }
+            }
+        };
+        if late_cancel {
+            // The group aborted between the reservation and now.
+            task.cancel();
+        }
+        Child(task)
+    }
+}
+
+impl<E> Inner<E> {
+    /// A child finished (its completion hook, on the completing thread).
+    fn child_done(this: &Arc<Inner<E>>, slot: usize, header: &Header) {
+        let panic = header
+            .panic_message()
+            .map(|message| (header.id(), header.name(), message));
+        let (to_cancel, waker) = {
+            let mut st = this.state.lock();
+            match std::mem::replace(&mut st.children[slot], Slot::Free) {
+                Slot::Live(_) => st.free.push(slot),
+                Slot::Reserved => st.children[slot] = Slot::DoneEarly,
+                Slot::Free | Slot::DoneEarly => unreachable!("a child finishes once"),
+            }
+            st.live -= 1;
+            let mut to_cancel = Vec::new();
+            let mut wake = st.live == 0;
+            if let Some((id, name, message)) = panic {
+                st.failures.push(Failure::Panicked {
+                    task: Some(id),
+                    name,
+                    message,
+                });
+                if !st.aborting {
+                    to_cancel = Inner::abort_locked(&mut st);
+                    wake = true;
+                }
+            }
+            (to_cancel, if wake { st.waker.take() } else { None })
+        };
+        for child in to_cancel {
+            child.cancel();
+        }
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Records a failure (a child's `Err`, the body's panic) and aborts the
+    /// group if it is the first; `me` is not cancelled (it is finishing).
+    fn fail(this: &Arc<Inner<E>>, failure: Failure<E>, me: Option<&TaskRef>) {
+        let (to_cancel, waker) = {
+            let mut st = this.state.lock();
+            st.failures.push(failure);
+            if st.aborting {
+                return;
+            }
+            (Inner::abort_locked(&mut st), st.waker.take())
+        };
+        for child in to_cancel.iter().filter(|c| Some(*c) != me) {
+            child.cancel();
+        }
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Starts the abort: closes the group; returns the children to cancel
+    /// (outside the lock).
+    fn abort_locked(st: &mut GroupState<E>) -> Vec<TaskRef> {
+        st.aborting = true;
+        st.closed = true;
+        live_children(&st.children)
+    }
+
+    /// The group's task is cancelled from outside, or the body panicked, or
+    /// the run future is dropped: cancel (or abort) every live child.
+    fn stop_children(&self, hard: bool) {
+        let to_stop = {
+            let mut st = self.state.lock();
+            st.aborting = true;
+            st.closed = true;
+            live_children(&st.children)
+        };
+        for child in to_stop {
+            if hard {
+                child.abort();
+            } else {
+                child.cancel();
+            }
+        }
+    }
+}
+
+fn live_children(children: &[Slot]) -> Vec<TaskRef> {
+    children
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Live(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The future of [`TaskGroup::run`]: the body, then the wait for every
+/// child.
+///
+/// ```
+/// use corio_executor::task_group::{Run, TaskGroup};
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async {
+/// let run: Run<(), _> = TaskGroup::run(|_tg| async { 3 });
+/// assert_eq!(run.await.unwrap(), 3);
+/// # });
+/// ```
+#[must_use = "a TaskGroup does nothing unless its run future is awaited"]
+pub struct Run<E, Fut: Future> {
+    group: TaskGroup<E>,
+    body: Option<Pin<Box<Fut>>>,
+    body_out: Option<Fut::Output>,
+    /// The body's cancel scope: the group cancels the body through it.
+    scope: Scope,
+    /// A cancellation of the task, let through by the body or delivered
+    /// while waiting for the children.
+    cancelled: Option<Cancelled>,
+    finished: bool,
+}
+
+// The body is boxed: nothing in `Run` is structurally pinned.
+impl<E, Fut: Future> Unpin for Run<E, Fut> {}
+
+impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
+    type Output = Result<Fut::Output, TaskGroupError<E>>;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let at = Location::caller();
+        let this = &mut *self;
+        assert!(
+            !this.finished,
+            "corio: a TaskGroup's run future was polled after it finished"
+        );
+        if let Some(body) = this.body.as_mut() {
+            let abort = {
+                let mut st = this.group.inner.state.lock();
+                if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    st.waker = Some(cx.waker().clone());
+                }
+                st.aborting
+            };
+            if abort && !this.scope.was_requested() {
+                this.scope.request();
+            }
+            let out = {
+                let _scope = this.scope.enter();
+                catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx)))
+            };
+            match out {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(v)) => {
+                    this.body = None;
+                    this.body_out = Some(v);
+                }
+                Err(payload) => {
+                    this.body = None;
+                    let failure = Failure::Panicked {
+                        task: None,
+                        name: "body".to_owned(),
+                        message: panic_message(&*payload),
+                    };
+                    Inner::fail(&this.group.inner, failure, None);
+                }
+            }
+            let me = context::current_task_header();
+            // SAFETY: the current task is alive while it is polled.
+            if me.is_some_and(|t| unsafe { t.as_ref() }.is_being_cancelled()) {
+                // The body let a cancellation of the task through: the
+                // children go too (asyncio aborts on CancelledError).
+                this.cancelled = Some(Cancelled::new());
+                this.group.inner.stop_children(false);
+            }
+        }
+        if let Some(c) = poll_cancelled() {
+            // Cancelled from outside while waiting: cancel the children,
+            // and go on waiting for them.
+            this.cancelled = Some(c);
+            this.group.inner.stop_children(false);
+        }
+        let failures = {
+            let mut st = this.group.inner.state.lock();
+            if st.live > 0 {
+                if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    st.waker = Some(cx.waker().clone());
+                }
+                drop(st);
+                crate::note_suspended(at);
+                return Poll::Pending;
+            }
+            st.closed = true;
+            st.waker = None;
+            std::mem::take(&mut st.failures)
+        };
+        this.finished = true;
+        if failures.is_empty() && this.cancelled.is_none() {
+            return Poll::Ready(Ok(this.body_out.take().expect("the body finished")));
+        }
+        if !failures.is_empty() && this.cancelled.is_some() {
+            // Failures win over the cancellation (asyncio raises the
+            // ExceptionGroup, not CancelledError): the task refuses it, so
+            // the error reaches whoever awaits the task.
+            if let Some(me) = context::current_task_header() {
+                // SAFETY: the current task is alive while it is polled.
+                unsafe { me.as_ref() }.suppress_one_delivery();
+            }
+        }
+        Poll::Ready(Err(TaskGroupError {
+            failures,
+            cancelled: this.cancelled.take(),
+        }))
+    }
+}
+
+impl<E, Fut: Future> Drop for Run<E, Fut> {
+    fn drop(&mut self) {
+        if !self.finished {
+            // Dropped before the end (its task was aborted): nothing may
+            // outlive the group.
+            self.group.inner.stop_children(true);
+        }
+    }
+}
+
+impl<E, Fut: Future> fmt::Debug for Run<E, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("body_running", &self.body.is_some())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E> fmt::Debug for TaskGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.inner.state.lock();
+        f.debug_struct("TaskGroup")
+            .field("live", &st.live)
+            .field("failures", &st.failures.len())
+            .field("closing", &st.closed)
+            .finish()
+    }
+}

@@ -1,0 +1,431 @@
+//! `TaskGroup`: structured concurrency with asyncio's semantics.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{log, rt, Log, HOUR, MS};
+use corio::task_group::{Failure, TaskGroup};
+use corio::{CancelScope, Runtime, TaskError};
+
+#[test]
+fn leaving_the_group_waits_for_every_child_and_returns_the_body_output() {
+    let events = Log::default();
+    let e = events.clone();
+    let start = Instant::now();
+    let (out, children) = rt(2).run(async move {
+        let (out, children) = TaskGroup::<()>::run(|tg| {
+            let e = e.clone();
+            async move {
+                let children: Vec<_> = (1..=3u32)
+                    .map(|i| {
+                        let e = e.clone();
+                        tg.spawn(async move {
+                            corio::sleep(i * 30 * MS).await.unwrap();
+                            log(&e, format!("child {i}"));
+                            i
+                        })
+                    })
+                    .collect();
+                log(&e, "body done");
+                ("body", children)
+            }
+        })
+        .await
+        .unwrap();
+        log(&e, "left the group");
+        assert!(children.iter().all(|c| c.done()));
+        (out, children)
+    });
+    assert_eq!(out, "body");
+    assert_eq!(
+        *events.lock().unwrap(),
+        [
+            "body done",
+            "child 1",
+            "child 2",
+            "child 3",
+            "left the group"
+        ]
+    );
+    assert!(start.elapsed() >= Duration::from_millis(90));
+    let values: Vec<u32> = rt(1).run(async move {
+        let mut v = Vec::new();
+        for c in children {
+            v.push(c.await.unwrap());
+        }
+        v
+    });
+    assert_eq!(values, [1, 2, 3]);
+}
+
+#[test]
+fn the_first_failing_child_cancels_the_other_children_and_the_body() {
+    let events = Log::default();
+    let e = events.clone();
+    let err = rt(1).run(async move {
+        TaskGroup::<()>::run(|tg| async move {
+            let e1 = e.clone();
+            tg.spawn(async move {
+                if let Err(c) = corio::sleep(HOUR).await {
+                    log(&e1, format!("sibling cancelled: {:?}", c.scope()));
+                }
+            });
+            tg.spawn(async {
+                corio::sleep(10 * MS).await.unwrap();
+                panic!("child failed");
+            });
+            let r = corio::sleep(HOUR).await;
+            let c = r.unwrap_err();
+            log(&e, format!("body cancelled: {:?}", c.scope()));
+            // The body may still clean up, awaiting: one request, one delivery.
+            corio::sleep(MS).await.unwrap();
+        })
+        .await
+        .unwrap_err()
+    });
+    let ev = events.lock().unwrap();
+    assert!(ev.contains(&"sibling cancelled: Task".to_owned()), "{ev:?}");
+    assert!(
+        ev.contains(&"body cancelled: TaskGroup".to_owned()),
+        "{ev:?}"
+    );
+    assert_eq!(err.failures().len(), 1);
+    match &err.failures()[0] {
+        Failure::Panicked { message, task, .. } => {
+            assert_eq!(message, "child failed");
+            assert!(task.is_some());
+        }
+        f => panic!("{f:?}"),
+    }
+    assert!(!err.is_cancelled());
+    let _ = CancelScope::TaskGroup;
+}
+
+#[test]
+fn an_err_from_a_spawn_try_child_fails_the_group_with_that_error_and_its_name() {
+    let err = rt(2).run(async {
+        TaskGroup::<String>::run(|tg| async move {
+            tg.spawn(async { corio::sleep(HOUR).await });
+            drop(tg.spawn_try(async {
+                corio::current_task().unwrap().set_name("fetcher");
+                corio::sleep(5 * MS).await.unwrap();
+                Err::<u8, _>("connection refused".to_string())
+            }));
+            let _ = corio::sleep(HOUR).await;
+        })
+        .await
+        .unwrap_err()
+    });
+    match err.failures() {
+        [Failure::Error { name, error, .. }] => {
+            assert_eq!(name, "fetcher");
+            assert_eq!(error, "connection refused");
+        }
+        f => panic!("{f:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "1 failure in a task group: fetcher failed: connection refused"
+    );
+}
+
+#[test]
+fn every_failure_is_returned_together_in_the_order_they_happened() {
+    let err = rt(1).run(async {
+        TaskGroup::<String>::run(|tg| async move {
+            // Fails only when the group cancels it: a second failure.
+            tg.spawn_try(async {
+                match corio::sleep(HOUR).await {
+                    Ok(()) => Ok(()),
+                    Err(_) => Err("cleanup failed".to_string()),
+                }
+            });
+            tg.spawn(async {
+                corio::yield_now().await.unwrap();
+                panic!("first");
+            });
+        })
+        .await
+        .unwrap_err()
+    });
+    let f = err.failures();
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(matches!(&f[0], Failure::Panicked { message, .. } if message == "first"));
+    assert!(matches!(&f[1], Failure::Error { error, .. } if error == "cleanup failed"));
+    assert!(err.to_string().starts_with("2 failures in a task group: "));
+}
+
+#[test]
+fn a_cancelled_child_is_not_a_failure() {
+    let out = rt(1).run(async {
+        TaskGroup::<()>::run(|tg| async move {
+            let c = tg.spawn(async { corio::sleep(HOUR).await });
+            corio::yield_now().await.unwrap();
+            c.cancel();
+            let me_too = tg.spawn(async {
+                corio::current_task().unwrap().cancel();
+                corio::yield_now().await
+            });
+            drop(me_too);
+            "fine"
+        })
+        .await
+    });
+    assert_eq!(out.unwrap(), "fine");
+}
+
+#[test]
+fn a_panic_in_the_body_cancels_the_children_and_is_listed_as_a_failure() {
+    let cleaned = Arc::new(AtomicUsize::new(0));
+    let c = cleaned.clone();
+    let err = rt(2).run(async move {
+        TaskGroup::<()>::run(|tg| async move {
+            for _ in 0..3 {
+                let c = c.clone();
+                tg.spawn(async move {
+                    if corio::sleep(HOUR).await.is_err() {
+                        c.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            corio::yield_now().await.unwrap();
+            panic!("body bug");
+        })
+        .await
+        .unwrap_err()
+    });
+    assert_eq!(cleaned.load(Ordering::SeqCst), 3);
+    match err.failures() {
+        [Failure::Panicked {
+            task: None,
+            name,
+            message,
+        }] => {
+            assert_eq!(name, "body");
+            assert_eq!(message, "body bug");
+        }
+        f => panic!("{f:?}"),
+    }
+}
+
+#[test]
+fn the_group_leaves_cancelling_of_its_task_exactly_where_it_was() {
+    rt(1).run(async {
+        let me = corio::current_task().unwrap();
+        // One earlier, refused cancellation: cancelling() is 1 before.
+        me.cancel();
+        corio::yield_now().await.unwrap_err().suppress();
+        assert_eq!(me.cancelling(), 1);
+        let err = TaskGroup::<()>::run(|tg| async move {
+            tg.spawn(async { panic!("x") });
+            let _ = corio::sleep(HOUR).await; // cancelled by the group
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.failures().len(), 1);
+        assert_eq!(
+            me.cancelling(),
+            1,
+            "the group's own cancellation left no trace"
+        );
+        // And the task is not being cancelled: awaits work.
+        corio::sleep(MS).await.unwrap();
+    });
+}
+
+#[test]
+fn child_errors_win_over_an_outside_cancellation() {
+    let out = rt(1).run(async {
+        let t = corio::spawn(async {
+            TaskGroup::<String>::run(|tg| async move {
+                tg.spawn_try(async {
+                    match corio::sleep(HOUR).await {
+                        Ok(()) => Ok(()),
+                        Err(_) => Err("failed while cancelled".to_string()),
+                    }
+                });
+                corio::sleep(HOUR).await
+            })
+            .await
+        });
+        corio::yield_now().await.unwrap();
+        t.cancel();
+        t.await
+    });
+    // The task is not reported cancelled: the group's error got through.
+    let err = out.expect("the failure wins").unwrap_err();
+    assert_eq!(err.failures().len(), 1);
+    assert!(err.cancelled().is_some());
+    assert!(!err.is_cancelled());
+}
+
+#[test]
+fn an_outside_cancellation_with_no_failures_cancels_the_children_and_the_task() {
+    let cleaned = Arc::new(AtomicUsize::new(0));
+    let c = cleaned.clone();
+    let out = rt(2).run(async move {
+        let t = corio::spawn(async move {
+            TaskGroup::<()>::run(|tg| async move {
+                tg.spawn(async move {
+                    if corio::sleep(HOUR).await.is_err() {
+                        corio::sleep(5 * MS).await.unwrap(); // cleanup awaits work
+                        c.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+                // The body finished: the group waits, and the wait is a
+                // cancellation point.
+            })
+            .await
+            .map(|()| "group ended normally")
+        });
+        corio::sleep(10 * MS).await.unwrap();
+        t.cancel();
+        t.await
+    });
+    assert!(matches!(out, Err(TaskError::Cancelled(_))), "{out:?}");
+    assert_eq!(cleaned.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn spawning_into_a_group_that_is_closing_panics_saying_why() {
+    let (after_finish, during_abort) = rt(1).run(async {
+        let tg = TaskGroup::<()>::run(|tg| async move { tg }).await.unwrap();
+        assert!(tg.is_closing());
+        let tg2 = tg.clone();
+        let after_finish = corio::spawn(async move {
+            drop(tg2.spawn(async {}));
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        let err = TaskGroup::<()>::run(|tg| async move {
+            let tg2 = tg.clone();
+            tg.spawn(async move {
+                let _ = corio::sleep(HOUR).await;
+                assert!(tg2.is_closing());
+                drop(tg2.spawn(async {})); // during the abort
+            });
+            tg.spawn(async { panic!("first") });
+        })
+        .await
+        .unwrap_err();
+        let during_abort = match &err.failures()[1] {
+            Failure::Panicked { message, .. } => message.clone(),
+            f => panic!("{f:?}"),
+        };
+        (after_finish, during_abort)
+    });
+    assert!(
+        after_finish.contains("closing (it has finished)"),
+        "{after_finish}"
+    );
+    assert!(during_abort.contains("shutting down"), "{during_abort}");
+}
+
+#[test]
+fn children_can_spawn_siblings_while_the_group_waits() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    rt(2).run(async move {
+        TaskGroup::<()>::run(|tg| async move {
+            let tg2 = tg.clone();
+            tg.spawn(async move {
+                corio::sleep(10 * MS).await.unwrap();
+                for _ in 0..5 {
+                    let c = c.clone();
+                    tg2.spawn(async move {
+                        corio::sleep(10 * MS).await.unwrap();
+                        c.fetch_add(1, Ordering::SeqCst);
+                    });
+                }
+            });
+        })
+        .await
+        .unwrap();
+    });
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        5,
+        "the group waited for the late siblings"
+    );
+}
+
+#[test]
+fn dropping_the_group_future_aborts_its_children() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    struct OnDrop(Arc<AtomicUsize>);
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let d = dropped.clone();
+    rt(2).run(async move {
+        let t = corio::spawn(async move {
+            TaskGroup::<()>::run(|tg| async move {
+                for _ in 0..4 {
+                    let guard = OnDrop(d.clone());
+                    tg.spawn(async move {
+                        let _guard = guard;
+                        std::future::pending::<()>().await
+                    });
+                }
+                std::future::pending::<()>().await
+            })
+            .await
+        });
+        corio::sleep(10 * MS).await.unwrap();
+        t.abort();
+        let _ = t.await;
+        corio::sleep(10 * MS).await.unwrap();
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_group_childs_panic_is_reported_by_the_group_not_as_never_retrieved() {
+    let reports = Arc::new(AtomicUsize::new(0));
+    let r = reports.clone();
+    let rt = Runtime::builder()
+        .workers(2)
+        .exception_handler(move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let err = rt.run(async {
+        TaskGroup::<()>::run(|tg| async move {
+            tg.spawn(async { panic!("reported once") });
+        })
+        .await
+        .unwrap_err()
+    });
+    assert_eq!(err.failures().len(), 1);
+    assert_eq!(reports.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn ten_thousand_children_all_finish_before_the_group_returns() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    rt(2).run(async move {
+        let c2 = c.clone();
+        TaskGroup::<()>::run(|tg| async move {
+            let c = c2;
+            for _ in 0..10_000 {
+                let c = c.clone();
+                tg.spawn(async move {
+                    corio::yield_now().await.unwrap();
+                    c.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(c.load(Ordering::SeqCst), 10_000);
+    });
+    assert_eq!(count.load(Ordering::SeqCst), 10_000);
+}
