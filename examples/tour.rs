@@ -3,8 +3,10 @@
 //!
 //! Run it with `cargo run --release --example tour`.
 //!
-//! Sections that need the other waiting primitives (wait, as_completed,
-//! TaskGroup) join the tour as those parts of corio land.
+//! Then the rest of the task layer (wait, as_completed, TaskGroup, done
+//! callbacks with the fundamentals seed's `bg_task`, context variables,
+//! introspection and debug mode). I/O and the thread bridges join the
+//! tour as they land.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -167,6 +169,24 @@ fn order() {
             t.await.unwrap();
         }
     });
+}
+
+/// Runs `f` with a one-line panic hook: Rust's default hook prints every
+/// panic (with a backtrace if RUST_BACKTRACE is set), which would drown the
+/// tour's own output.
+fn with_quiet_panics(f: impl FnOnce()) {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("?");
+        println!("(panic hook: {msg})");
+    }));
+    f();
+    std::panic::set_hook(default_hook);
 }
 
 fn panics() {
@@ -349,6 +369,179 @@ fn cancel_me() {
     });
 }
 
+fn waiting() {
+    section("wait(FIRST_COMPLETED) and as_completed: in the order they finish");
+    // done, pending = await asyncio.wait(tasks, return_when=FIRST_COMPLETED)
+    corio::run(async {
+        let tasks: Vec<_> = [300u64, 100, 200]
+            .into_iter()
+            .map(|ms| {
+                corio::spawn(async move {
+                    corio::sleep(Duration::from_millis(ms)).await.unwrap();
+                    ms
+                })
+            })
+            .collect();
+        let (done, pending) = corio::wait(tasks, None, corio::ReturnWhen::FirstCompleted)
+            .await
+            .unwrap();
+        println!("wait: {} done, {} pending", done.len(), pending.len());
+        // for coro in asyncio.as_completed(pending): print(await coro)
+        let mut stream = corio::as_completed(pending, Duration::from_secs(5));
+        while let Some(outcome) = std::future::poll_fn(|cx| {
+            futures_core::Stream::poll_next(std::pin::Pin::new(&mut stream), cx)
+        })
+        .await
+        {
+            println!("as_completed: {} ms", outcome.unwrap().unwrap());
+        }
+    });
+}
+
+fn task_group() {
+    section("TaskGroup: leaving the group waits for every child");
+    // async with asyncio.TaskGroup() as tg:
+    //     task1 = tg.create_task(some_coro(...))
+    //     task2 = tg.create_task(another_coro(...))
+    // print(f"Both tasks have completed now: {task1.result()}, {task2.result()}")
+    corio::run(async {
+        let (task1, task2) = corio::TaskGroup::<()>::run(|tg| async move {
+            let task1 = tg.spawn(async {
+                say_after(Duration::from_millis(200), "some_coro done").await;
+                1
+            });
+            let task2 = tg.spawn(async {
+                say_after(Duration::from_millis(400), "another_coro done").await;
+                2
+            });
+            (task1, task2)
+        })
+        .await
+        .unwrap();
+        let (mut task1, mut task2) = (task1.into_task(), task2.into_task());
+        println!(
+            "Both tasks have completed now: {}, {}",
+            task1.try_result().unwrap().unwrap(),
+            task2.try_result().unwrap().unwrap()
+        );
+    });
+
+    section("TaskGroup: the first failure cancels the others; failures come back together");
+    with_quiet_panics(|| {
+        corio::run(async {
+            let err = corio::TaskGroup::<String>::run(|tg| async move {
+                tg.spawn(async {
+                    if corio::sleep(Duration::from_secs(3600)).await.is_err() {
+                        println!("sibling: cancelled by the group, cleaning up");
+                    }
+                });
+                tg.spawn_try(async {
+                    corio::sleep(Duration::from_millis(100)).await.unwrap();
+                    Err::<(), _>("connection refused".to_string())
+                });
+                if corio::sleep(Duration::from_secs(3600)).await.is_err() {
+                    println!("body: cancelled by the group");
+                }
+            })
+            .await
+            .unwrap_err();
+            println!("the group failed: {err}");
+        });
+    });
+}
+
+fn done_callbacks() {
+    section("Done callbacks: the fundamentals seed's bg_task");
+    // async def bg_task():
+    //     print(f"{hms()}: In the background")
+    //     raise RuntimeError("Ouch")
+    //
+    // def done_callback(task):
+    //     if e := task.exception(): print(f"{hms()}: Task <{task.get_name()}> raised an error: {e}")
+    //     else: print(f"{hms()}: Task <{task.get_name()}> finished successfully")
+    //
+    // async def fg_task():
+    //     task = asyncio.create_task(bg_task(), name="bg_task")
+    //     task.add_done_callback(done_callback)
+    //     print(f"{hms()}: Now we sleep and let bg_task do its thing")
+    //     await asyncio.sleep(2)
+    //     print(f"{hms()}: I'm awake!")
+    fn done_callback(task: &corio::TaskRef) {
+        match task.exception() {
+            Ok(Some(e)) => println!("{}: Task <{}> raised an error: {e}", clock(), task.name()),
+            _ if task.cancelled() => println!("{}: Task <{}> was cancelled!", clock(), task.name()),
+            _ => println!("{}: Task <{}> finished successfully", clock(), task.name()),
+        }
+    }
+    with_quiet_panics(|| {
+        let rt = corio::Runtime::builder().workers(1).build().unwrap();
+        rt.run(async {
+            let task = corio::task::Builder::new().name("bg_task").spawn(async {
+                println!("{}: In the background", clock());
+                panic!("Ouch");
+            });
+            task.add_done_callback(done_callback);
+            println!("{}: Now we sleep and let bg_task do its thing", clock());
+            corio::sleep(Duration::from_secs(2)).await.unwrap();
+            println!("{}: I'm awake!", clock());
+            drop(task); // exception() retrieved the error: nothing else reports it
+        });
+    });
+}
+
+fn context_vars() {
+    section("Context variables: a task copies its parent's context");
+    static REQUEST_ID: corio::ContextVar<u32> = corio::ContextVar::new("request_id");
+    corio::run(async {
+        let _ = REQUEST_ID.set(7);
+        let child = corio::spawn(async {
+            let inherited = REQUEST_ID.get();
+            let _ = REQUEST_ID.set(8);
+            (inherited, REQUEST_ID.get())
+        });
+        let (inherited, changed) = child.await.unwrap();
+        println!("the child inherited {inherited:?} and set {changed:?}");
+        println!("the parent still sees {:?}", REQUEST_ID.get());
+    });
+}
+
+fn dump_and_debug() {
+    section("Introspection: where each task is suspended, and Runtime::dump()");
+    let rt = corio::Runtime::builder().workers(2).build().unwrap();
+    let handle = rt.handle();
+    rt.run(async move {
+        let sleeper = corio::task::Builder::new()
+            .name("sleeper")
+            .spawn(corio::sleep(Duration::from_secs(3600)));
+        let waiter = corio::task::Builder::new()
+            .name("waiter")
+            .spawn(async { corio::sleep(Duration::from_secs(3600)).await });
+        corio::sleep(Duration::from_millis(20)).await.unwrap();
+        waiter.print_stack();
+        print!("{}", handle.dump());
+        sleeper.abort();
+        waiter.abort();
+    });
+
+    section("Debug mode: a poll slower than the threshold is reported");
+    let rt = corio::Runtime::builder()
+        .workers(1)
+        .debug(true)
+        .slow_poll_threshold(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    rt.run(async {
+        corio::task::Builder::new()
+            .name("blocker")
+            .spawn(async {
+                corio::yield_now().await.unwrap();
+                std::thread::sleep(Duration::from_millis(120)); // blocks the loop
+            })
+            .await
+            .unwrap();
+    });
+}
+
 fn local_tasks() {
     section("!Send futures: spawn_local keeps them on their worker");
     corio::run(async {
@@ -377,5 +570,10 @@ fn main() {
     panics();
     many_workers();
     local_tasks();
-    println!("\n(wait/as_completed/TaskGroup and I/O join the tour as they land)");
+    waiting();
+    task_group();
+    done_callbacks();
+    context_vars();
+    dump_and_debug();
+    println!("\n(I/O, to_thread and run_coroutine_threadsafe join the tour as they land)");
 }

@@ -5,11 +5,19 @@
 //! * `gather_10k/tokio_joinset`: 10 000 tasks spawned into a
 //!   `tokio::task::JoinSet`, drained with `join_next` (completion order);
 //! * `gather_10k/tokio_handles`: 10 000 `tokio::spawn` handles awaited in
-//!   turn (what `join_all` of spawned handles does, without the crate).
+//!   turn;
+//! * `gather_10k/tokio_join_all`: `futures::future::join_all` of 10 000
+//!   `tokio::spawn` handles;
+//! * `task_group_10k/corio`: a `corio::TaskGroup` whose body spawns 10 000
+//!   trivial children, then leaves (waits for all of them);
+//! * `task_group_10k/tokio_joinset`: 10 000 tasks spawned into a `JoinSet`,
+//!   drained with `join_next`.
 //!
 //! The benchmark's main future runs in a spawned task on both runtimes.
 //! See `docs/benchmarks.md`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use corio_benches::{corio_runtime, criterion, tokio_runtime};
@@ -61,6 +69,24 @@ fn tasklayer(c: &mut Criterion) {
                 assert_eq!(sum, TASKS * (TASKS - 1) / 2);
             })
         });
+        group.bench_function("tokio_join_all", |b| {
+            b.iter(|| {
+                let sum: u64 = rt.block_on(async {
+                    tokio::spawn(async {
+                        let handles: Vec<_> =
+                            (0..TASKS).map(|i| tokio::spawn(async move { i })).collect();
+                        futures_util::future::join_all(handles)
+                            .await
+                            .into_iter()
+                            .map(Result::unwrap)
+                            .sum()
+                    })
+                    .await
+                    .unwrap()
+                });
+                assert_eq!(sum, TASKS * (TASKS - 1) / 2);
+            })
+        });
         group.bench_function("tokio_handles", |b| {
             b.iter(|| {
                 let sum: u64 = rt.block_on(async {
@@ -77,6 +103,62 @@ fn tasklayer(c: &mut Criterion) {
                     .unwrap()
                 });
                 assert_eq!(sum, TASKS * (TASKS - 1) / 2);
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("task_group_10k");
+    {
+        let rt = corio_runtime();
+        group.bench_function("corio", |b| {
+            b.iter(|| {
+                let n: u64 = rt.run(async {
+                    corio::spawn(async {
+                        let done = Arc::new(AtomicU64::new(0));
+                        let d = done.clone();
+                        corio::TaskGroup::<()>::run(|tg| async move {
+                            for i in 0..TASKS {
+                                let d = d.clone();
+                                drop(tg.spawn(async move {
+                                    d.fetch_add(i, Ordering::Relaxed);
+                                }));
+                            }
+                        })
+                        .await
+                        .unwrap();
+                        done.load(Ordering::Relaxed)
+                    })
+                    .await
+                    .unwrap()
+                });
+                assert_eq!(n, TASKS * (TASKS - 1) / 2);
+            })
+        });
+    }
+    {
+        let rt = tokio_runtime();
+        group.bench_function("tokio_joinset", |b| {
+            b.iter(|| {
+                let n: u64 = rt.block_on(async {
+                    tokio::spawn(async {
+                        let done = Arc::new(AtomicU64::new(0));
+                        let mut set = tokio::task::JoinSet::new();
+                        for i in 0..TASKS {
+                            let d = done.clone();
+                            set.spawn(async move {
+                                d.fetch_add(i, Ordering::Relaxed);
+                            });
+                        }
+                        while let Some(r) = set.join_next().await {
+                            r.unwrap();
+                        }
+                        done.load(Ordering::Relaxed)
+                    })
+                    .await
+                    .unwrap()
+                });
+                assert_eq!(n, TASKS * (TASKS - 1) / 2);
             })
         });
     }

@@ -130,6 +130,17 @@ fn get_stack_gives_the_file_and_line_of_the_await_where_the_task_is_suspended() 
 }
 
 #[test]
+fn an_awaitable_spawned_as_the_whole_task_has_no_location_rather_than_the_runtimes() {
+    rt(1).run(async {
+        let t = corio::spawn(corio::sleep(HOUR));
+        corio::yield_now().await.unwrap();
+        assert_eq!(t.state(), TaskState::Suspended);
+        assert_eq!(t.task_ref().location(), None);
+        t.abort();
+    });
+}
+
+#[test]
 fn a_running_or_finished_task_has_no_location() {
     rt(1).run(async {
         assert!(corio::current_task().unwrap().get_stack().is_empty());

@@ -241,10 +241,15 @@ impl Header {
     }
 
     /// Where the task last suspended, if a corio awaitable recorded it.
+    ///
+    /// A corio awaitable spawned as the task's whole future (`spawn(sleep(d))`)
+    /// is polled by the harness below, so `#[track_caller]` names this
+    /// file: that says nothing to the user, and reads as unknown.
     pub(crate) fn suspended_at(&self) -> Option<&'static Location<'static>> {
         let p = self.suspended_at.load(Ordering::Relaxed);
         // SAFETY: only `&'static Location`s (or null) are ever stored.
-        (!p.is_null()).then(|| unsafe { &*p })
+        let at: &'static Location<'static> = (!p.is_null()).then(|| unsafe { &*p })?;
+        (at.file() != file!()).then_some(at)
     }
 
     /// Runs `f` on the task's context variables.
