@@ -429,3 +429,49 @@ fn ten_thousand_children_all_finish_before_the_group_returns() {
     });
     assert_eq!(count.load(Ordering::SeqCst), 10_000);
 }
+
+#[test]
+fn children_that_finish_before_spawn_returns_and_an_abort_mid_spawn_leave_nothing_behind() {
+    // Stress for the slot protocol: children complete on another worker
+    // before their spawner stored them, and a failure aborts the group
+    // while the body is still spawning (each later spawn then panics,
+    // which the body catches).
+    for round in 0..20 {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let f = finished.clone();
+        let (err, spawned) = rt(4).run(async move {
+            let spawned = Arc::new(AtomicUsize::new(0));
+            let s = spawned.clone();
+            let err = TaskGroup::<()>::run(|tg| async move {
+                for i in 0..2000 {
+                    if tg.is_closing() {
+                        break;
+                    }
+                    let f = f.clone();
+                    let child = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        tg.spawn(async move {
+                            f.fetch_add(1, Ordering::SeqCst);
+                            if i == 1000 {
+                                panic!("round {round}");
+                            }
+                        })
+                    }));
+                    if child.is_ok() {
+                        s.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if i % 64 == 0 {
+                        let _ = corio::yield_now().await;
+                    }
+                }
+            })
+            .await
+            .unwrap_err();
+            (err, spawned.load(Ordering::SeqCst))
+        });
+        assert_eq!(err.failures().len(), 1);
+        // Every child spawned either ran or was cancelled before it started;
+        // none is still running: the group waited for all of them.
+        assert!(finished.load(Ordering::SeqCst) <= spawned);
+        assert!(spawned >= 1001);
+    }
+}
