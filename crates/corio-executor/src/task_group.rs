@@ -7,8 +7,9 @@
 //! (a failure was seen) or *closed* (no more spawns), and the waker of the
 //! task running [`TaskGroup::run`].
 //!
-//! * **Children** are spawned with a completion hook (`callbacks.rs`),
-//!   registered before the child can run, that removes it from the slab,
+//! * **Children** are spawned with a group link (`callbacks.rs`), made
+//!   before the child can run, through which the child's completion removes
+//!   it from the slab,
 //!   records a panic as a failure, and wakes the group when the last child
 //!   is gone or a failure arrives. A child's `Err` (children spawned with
 //!   [`TaskGroup::spawn_try`]) is recorded by the child itself, before it
@@ -36,13 +37,16 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::context;
 use crate::runtime::Handle;
-use crate::sync::Mutex;
-use crate::task::{panic_message, poll_cancelled, Cancelled, Header, Scope, Task, TaskError};
+use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::task::{
+    panic_message, poll_cancelled, Cancelled, ChildSink, Header, Scope, Task, TaskError,
+};
 use crate::task::{TaskId, TaskRef};
 
 /// asyncio's `TaskGroup`: spawn children into it; leaving waits for all of
@@ -91,27 +95,26 @@ impl<E> Clone for TaskGroup<E> {
 
 struct Inner<E> {
     handle: Handle,
+    /// Children spawned and not finished. Changed under `state`'s lock by a
+    /// spawn, and without it by a finishing child, so the common completion
+    /// takes no lock; the one that brings it to 0 takes the lock to wake the
+    /// group. While it is above 0 the children together hold one strong
+    /// reference to this `Inner` (taken by the spawn that raises it from 0,
+    /// released by the child that brings it back), so their links need no
+    /// count of their own.
+    live: AtomicUsize,
     state: Mutex<GroupState<E>>,
 }
 
-/// One slot of the children slab.
-enum Slot {
-    Free,
-    /// Reserved by a spawn that has not stored the child's ref yet.
-    Reserved,
-    Live(TaskRef),
-    /// The child finished before its spawner stored its ref: the spawner
-    /// frees the slot (so it is never reused under the spawner's feet).
-    DoneEarly,
-}
-
 struct GroupState<E> {
-    /// The children, by slot.
-    children: Vec<Slot>,
-    free: Vec<usize>,
-    live: usize,
+    /// The children, for cancelling them: every live one is here; finished
+    /// ones are swept out when the list has doubled since the last sweep.
+    children: Vec<TaskRef>,
+    swept_len: usize,
     /// No more spawns: aborting, or finished.
     closed: bool,
+    /// Why it closed, for the panic of a spawn into it.
+    close_reason: &'static str,
     aborting: bool,
     failures: Vec<Failure<E>>,
     /// The task running `run`, woken on failures and when the last child
@@ -443,11 +446,12 @@ impl<E: Send + 'static> TaskGroup<E> {
         let group = TaskGroup {
             inner: Arc::new(Inner {
                 handle,
+                live: AtomicUsize::new(0),
                 state: Mutex::new(GroupState {
                     children: Vec::new(),
-                    free: Vec::new(),
-                    live: 0,
+                    swept_len: 0,
                     closed: false,
+                    close_reason: "",
                     aborting: false,
                     failures: Vec::new(),
                     waker: None,
@@ -569,116 +573,116 @@ impl<E: Send + 'static> TaskGroup<E> {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        let slot = {
-            let mut st = self.inner.state.lock();
-            if st.closed {
-                let why = if st.aborting {
-                    "it is shutting down: a child failed"
-                } else {
-                    "it has finished"
-                };
-                drop(st);
-                panic!(
-                    "corio: TaskGroup::spawn on a group that is closing ({why}); spawn into a \
-                     live group, check is_closing() first, or start a new group"
-                );
-            }
-            st.live += 1;
-            match st.free.pop() {
-                Some(slot) => {
-                    st.children[slot] = Slot::Reserved;
-                    slot
-                }
-                None => {
-                    st.children.push(Slot::Reserved);
-                    st.children.len() - 1
-                }
-            }
-        };
-        let inner = self.inner.clone();
+        // One lock per spawn, taken before the child can run: it is in the
+        // slab (and linked) before anything can finish or cancel it.
+        let mut rejected = None;
+        let inner = &self.inner;
         let task = crate::scheduler::Shared::spawn_with(
             &self.inner.handle.shared,
             future,
             crate::task::NO_OWNER,
             None,
-            move |header: &Header| {
-                // The group reports this child's panic, not "never retrieved".
-                header.with_extras(|e| e.panic_observed = true);
-                header.add_completion_hook(Box::new(move |h| Inner::child_done(&inner, slot, h)));
+            |header: &Header| {
+                let linked = {
+                    let mut st = inner.state.lock();
+                    if st.closed {
+                        rejected = Some(st.close_reason);
+                        false
+                    } else {
+                        if st.children.len() >= 2 * st.swept_len.max(32) {
+                            st.children.retain(|c| !c.done());
+                            st.swept_len = st.children.len();
+                        }
+                        st.children
+                            .push(TaskRef::from_header(NonNull::from(header)));
+                        if inner.live.fetch_add(1, Ordering::AcqRel) == 0 {
+                            // The children's reference (see `Inner::live`).
+                            // SAFETY: `inner` is a live `Arc`.
+                            unsafe { Arc::increment_strong_count(Arc::as_ptr(inner)) };
+                        }
+                        true
+                    }
+                };
+                if linked {
+                    let sink: *const Inner<E> = Arc::as_ptr(inner);
+                    let sink: *const dyn ChildSink = sink;
+                    // SAFETY: the children's reference keeps `inner` alive
+                    // until this child's `child_done` returns.
+                    unsafe { header.link_to_group(sink) };
+                } else {
+                    // Never polled: dropped when a worker picks it up.
+                    Header::abort(NonNull::from(header));
+                }
             },
         );
-        let late_cancel = {
-            let mut st = self.inner.state.lock();
-            match st.children[slot] {
-                Slot::Reserved => {
-                    st.children[slot] = Slot::Live(task.task_ref());
-                    st.aborting
-                }
-                Slot::DoneEarly => {
-                    st.children[slot] = Slot::Free;
-                    st.free.push(slot);
-                    false
-                }
-                Slot::Free | Slot::Live(_) => {
-                    unreachable!("a reserved slot changes hands only here")
-                }
-            }
-        };
-        if late_cancel {
-            // The group aborted between the reservation and now.
-            task.cancel();
+        if let Some(why) = rejected {
+            drop(task);
+            panic!(
+                "corio: TaskGroup::spawn on a group that is closing ({why}); spawn into a live \
+                 group, check is_closing() first, or start a new group"
+            );
         }
         Child(task)
     }
 }
 
-impl<E> Inner<E> {
-    /// A child finished (its completion hook, on the completing thread).
-    fn child_done(this: &Arc<Inner<E>>, slot: usize, header: &Header) {
-        let panic = header
-            .panic_message()
-            .map(|message| (header.id(), header.name(), message));
-        let (to_cancel, waker) = {
-            let mut st = this.state.lock();
-            match std::mem::replace(&mut st.children[slot], Slot::Free) {
-                Slot::Live(_) => st.free.push(slot),
-                Slot::Reserved => st.children[slot] = Slot::DoneEarly,
-                Slot::Free | Slot::DoneEarly => unreachable!("a child finishes once"),
-            }
-            st.live -= 1;
-            let mut to_cancel = Vec::new();
-            let mut wake = st.live == 0;
-            if let Some((id, name, message)) = panic {
-                st.failures.push(Failure::Panicked {
-                    task: Some(id),
-                    name,
-                    message,
-                });
-                if !st.aborting {
-                    to_cancel = Inner::abort_locked(&mut st);
-                    wake = true;
+impl<E: Send + 'static> ChildSink for Inner<E> {
+    /// A child finished (told by its group link, on the completing thread).
+    fn child_done(&self, header: &Header) {
+        if let Some(message) = header.panic_message() {
+            let failure = Failure::Panicked {
+                task: Some(header.id()),
+                name: header.name(),
+                message,
+            };
+            let (to_cancel, waker) = {
+                let mut st = self.state.lock();
+                st.failures.push(failure);
+                if st.aborting {
+                    (Vec::new(), None)
+                } else {
+                    let to_cancel =
+                        Inner::abort_locked(&mut st, "it is shutting down: a child panicked");
+                    (to_cancel, st.waker.take())
                 }
+            };
+            for child in to_cancel {
+                child.cancel();
             }
-            (to_cancel, if wake { st.waker.take() } else { None })
-        };
-        for child in to_cancel {
-            child.cancel();
+            if let Some(w) = waker {
+                w.wake();
+            }
         }
-        if let Some(w) = waker {
-            w.wake();
+        // After the failure is recorded: the group never sees 0 without it.
+        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let waker = self.state.lock().waker.take();
+            if let Some(w) = waker {
+                w.wake();
+            }
+            // The children's reference, released last: `self` may go now.
+            // SAFETY: the count reached 0, so the reference taken when it
+            // left 0 is ours to release, once; nothing touches `self` after.
+            unsafe { Arc::decrement_strong_count(self as *const Inner<E>) };
         }
     }
+}
 
+impl<E> Inner<E> {
     /// Records a failure (a child's `Err`, the body's panic) and aborts the
     /// group if it is the first; `me` is not cancelled (it is finishing).
     fn fail(this: &Arc<Inner<E>>, failure: Failure<E>, me: Option<&TaskRef>) {
+        let why = match (&failure, me) {
+            (Failure::Error { .. }, _) => "it is shutting down: a child failed",
+            (Failure::Panicked { .. }, None) => "it is shutting down: its body panicked",
+            (Failure::Panicked { .. }, Some(_)) => "it is shutting down: a child panicked",
+        };
         let (to_cancel, waker) = {
             let mut st = this.state.lock();
             st.failures.push(failure);
             if st.aborting {
                 return;
             }
-            (Inner::abort_locked(&mut st), st.waker.take())
+            (Inner::abort_locked(&mut st, why), st.waker.take())
         };
         for child in to_cancel.iter().filter(|c| Some(*c) != me) {
             child.cancel();
@@ -690,19 +694,19 @@ impl<E> Inner<E> {
 
     /// Starts the abort: closes the group; returns the children to cancel
     /// (outside the lock).
-    fn abort_locked(st: &mut GroupState<E>) -> Vec<TaskRef> {
+    fn abort_locked(st: &mut GroupState<E>, why: &'static str) -> Vec<TaskRef> {
         st.aborting = true;
-        st.closed = true;
+        st.close(why);
         live_children(&st.children)
     }
 
     /// The group's task is cancelled from outside, or the body panicked, or
     /// the run future is dropped: cancel (or abort) every live child.
-    fn stop_children(&self, hard: bool) {
+    fn stop_children(&self, hard: bool, why: &'static str) {
         let to_stop = {
             let mut st = self.state.lock();
             st.aborting = true;
-            st.closed = true;
+            st.close(why);
             live_children(&st.children)
         };
         for child in to_stop {
@@ -715,14 +719,18 @@ impl<E> Inner<E> {
     }
 }
 
-fn live_children(children: &[Slot]) -> Vec<TaskRef> {
-    children
-        .iter()
-        .filter_map(|s| match s {
-            Slot::Live(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect()
+impl<E> GroupState<E> {
+    /// Closes the group for spawning; the first reason is kept.
+    fn close(&mut self, why: &'static str) {
+        if !self.closed {
+            self.closed = true;
+            self.close_reason = why;
+        }
+    }
+}
+
+fn live_children(children: &[TaskRef]) -> Vec<TaskRef> {
+    children.iter().filter(|c| !c.done()).cloned().collect()
 }
 
 /// The future of [`TaskGroup::run`]: the body, then the wait for every
@@ -800,18 +808,22 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                 // The body let a cancellation of the task through: the
                 // children go too (asyncio aborts on CancelledError).
                 this.cancelled = Some(Cancelled::new());
-                this.group.inner.stop_children(false);
+                this.group
+                    .inner
+                    .stop_children(false, "it is shutting down: its task was cancelled");
             }
         }
         if let Some(c) = poll_cancelled() {
             // Cancelled from outside while waiting: cancel the children,
             // and go on waiting for them.
             this.cancelled = Some(c);
-            this.group.inner.stop_children(false);
+            this.group
+                .inner
+                .stop_children(false, "it is shutting down: its task was cancelled");
         }
         let failures = {
             let mut st = this.group.inner.state.lock();
-            if st.live > 0 {
+            if this.group.inner.live.load(Ordering::Acquire) > 0 {
                 if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     st.waker = Some(cx.waker().clone());
                 }
@@ -819,8 +831,9 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                 crate::note_suspended(at);
                 return Poll::Pending;
             }
-            st.closed = true;
+            st.close("it has finished");
             st.waker = None;
+            st.children.clear();
             std::mem::take(&mut st.failures)
         };
         this.finished = true;
@@ -848,7 +861,9 @@ impl<E, Fut: Future> Drop for Run<E, Fut> {
         if !self.finished {
             // Dropped before the end (its task was aborted): nothing may
             // outlive the group.
-            self.group.inner.stop_children(true);
+            self.group
+                .inner
+                .stop_children(true, "its run future was dropped");
         }
     }
 }
@@ -866,7 +881,7 @@ impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.inner.state.lock();
         f.debug_struct("TaskGroup")
-            .field("live", &st.live)
+            .field("live", &self.inner.live.load(Ordering::Relaxed))
             .field("failures", &st.failures.len())
             .field("closing", &st.closed)
             .finish()

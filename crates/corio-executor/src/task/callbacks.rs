@@ -15,10 +15,12 @@
 //!   under the lock), so callbacks added while it runs still run in order,
 //!   by the same runner. A panic in a callback is caught and sent to the
 //!   exception handler; the next callback still runs.
-//! * **Completion hooks** are the runtime's (a `TaskGroup` watching its
-//!   children): they run inline on the completing thread, after the outcome
-//!   is stored and the joiner woken, and must be short and must not block.
-//!   A hook added to a finished task runs inline in the adder.
+//! * **A group link** is the runtime's (a `TaskGroup` watching a child):
+//!   a reference to the group, kept inline in
+//!   the extras (no allocation besides the extras themselves). The group is
+//!   told inline, on the completing thread, after the outcome is stored and
+//!   the joiner woken; it must be quick and must not block. The link is
+//!   made before the child can run, so it never finds the child finished.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU64;
@@ -31,8 +33,29 @@ use super::TaskRef;
 /// A user callback: sees the finished task.
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
-/// A runtime hook: runs inline on the completing thread.
-pub(crate) type CompletionHook = Box<dyn FnOnce(&Header) + Send + 'static>;
+/// What a task group implements to hear about its children finishing.
+pub(crate) trait ChildSink: Send + Sync {
+    /// The child finished (inline, on the completing thread).
+    fn child_done(&self, child: &Header);
+}
+
+/// A child's link to its task group (in the child's extras): a plain
+/// pointer, without a reference count of its own. The group keeps itself
+/// alive while it has unfinished children (one reference for all of them),
+/// so the pointer is valid until `child_done` returns.
+pub(crate) struct GroupLink {
+    sink: *const dyn ChildSink,
+}
+
+// SAFETY: the sink is `Sync` (`ChildSink: Send + Sync`) and outlives the
+// link (see above); the pointer is only used to call `child_done`.
+unsafe impl Send for GroupLink {}
+
+impl std::fmt::Debug for GroupLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupLink").finish_non_exhaustive()
+    }
+}
 
 /// Identifies a done callback, for
 /// [`remove_done_callback`](crate::Task::remove_done_callback).
@@ -62,7 +85,6 @@ impl CallbackId {
 #[derive(Default)]
 pub struct Callbacks {
     user: VecDeque<(CallbackId, DoneCallback)>,
-    hooks: Vec<CompletionHook>,
     /// A runner is queued or running: it will pick up what is pushed.
     runner_scheduled: bool,
 }
@@ -71,7 +93,6 @@ impl std::fmt::Debug for Callbacks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Callbacks")
             .field("user", &self.user.len())
-            .field("hooks", &self.hooks.len())
             .field("runner_scheduled", &self.runner_scheduled)
             .finish()
     }
@@ -116,44 +137,42 @@ impl Header {
             })
     }
 
-    /// Registers a completion hook; runs it at once, here, if the task has
-    /// already finished.
-    pub(crate) fn add_completion_hook(&self, hook: CompletionHook) {
-        let late = self.with_extras(|e| {
-            let cbs = e.callbacks.get_or_insert_with(Box::default);
-            if self.state.set_callbacks().is_ok() {
-                cbs.hooks.push(hook);
-                None
-            } else {
-                Some(hook)
-            }
+    /// Links a task that has not been queued yet to its task group: the
+    /// group is told when it finishes, and reports its panic (so nothing
+    /// else reports it as never retrieved).
+    ///
+    /// # Safety
+    ///
+    /// `sink` stays alive until its `child_done` for this task returns.
+    pub(crate) unsafe fn link_to_group(&self, sink: *const dyn ChildSink) {
+        self.with_extras(|e| {
+            e.group = Some(GroupLink { sink });
+            e.panic_observed = true;
+            let flagged = self.state.set_callbacks();
+            debug_assert!(flagged.is_ok(), "linked before the task can run");
         });
-        if let Some(hook) = late {
-            self.run_hook(hook);
-        }
     }
 
-    fn run_hook(&self, hook: CompletionHook) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(self))) {
-            self.report_panic("a completion hook panicked", &*payload);
-        }
-    }
-
-    /// The completing thread saw `CALLBACKS`: runs the hooks, and starts the
-    /// runner for the user callbacks.
+    /// The completing thread saw `CALLBACKS`: tells the group, and starts
+    /// the runner for the user callbacks.
     pub(crate) fn run_completion_callbacks(ptr: NonNull<Header>) {
         // SAFETY: the completing thread holds the runner's reference.
         let header = unsafe { ptr.as_ref() };
-        let (hooks, start_runner) = header.with_extras(|e| match e.callbacks.as_mut() {
-            None => (Vec::new(), false),
-            Some(cbs) => {
-                let start = !cbs.user.is_empty() && !cbs.runner_scheduled;
-                cbs.runner_scheduled |= start;
-                (std::mem::take(&mut cbs.hooks), start)
-            }
+        let (group, start_runner) = header.with_extras(|e| {
+            let start = e.callbacks.as_mut().is_some_and(|cbs| {
+                !cbs.user.is_empty() && !std::mem::replace(&mut cbs.runner_scheduled, true)
+            });
+            (e.group.take(), start)
         });
-        for hook in hooks {
-            header.run_hook(hook);
+        if let Some(link) = group {
+            // SAFETY: the group outlives its unfinished children (the
+            // contract of `link_to_group`); this child is unfinished until
+            // `child_done` returns.
+            let sink = unsafe { &*link.sink };
+            let told = catch_unwind(AssertUnwindSafe(|| sink.child_done(header)));
+            if let Err(payload) = told {
+                header.report_panic("a task group's completion hook panicked", &*payload);
+            }
         }
         if start_runner {
             Header::start_callback_runner(ptr);

@@ -50,6 +50,7 @@ mod raw;
 mod state;
 
 pub use callbacks::CallbackId;
+pub(crate) use callbacks::ChildSink;
 pub use cancel::poll_cancelled;
 pub(crate) use cancel::Scope;
 pub(crate) use cancel::{cancel_enter_task, cancel_leave_task};

@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use super::callbacks::Callbacks;
+use super::callbacks::{Callbacks, GroupLink};
 use super::cancel;
 use super::error::{panic_message, Cancelled, TaskError};
 use super::id::TaskId;
@@ -116,6 +116,8 @@ pub struct Extras {
     pub callbacks: Option<Box<Callbacks>>,
     /// Where the task was spawned (recorded in debug mode only).
     pub created_at: Option<&'static Location<'static>>,
+    /// The task group this task is a child of, until it finishes.
+    pub(crate) group: Option<GroupLink>,
 }
 
 /// The non-generic head of every task allocation.
