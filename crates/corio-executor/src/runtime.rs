@@ -819,6 +819,7 @@ impl Handle {
     /// let task = rt.handle().spawn(async { "hi" });
     /// assert_eq!(rt.run(task).unwrap(), "hi");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -827,6 +828,7 @@ impl Handle {
         Shared::spawn(&self.shared, future, NO_OWNER, None)
     }
 
+    #[track_caller]
     pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -1335,6 +1337,7 @@ impl TaskBuilder {
     /// let t = corio_executor::TaskBuilder::new().name("x").spawn_on(async { 9 }, &rt.handle());
     /// assert_eq!(rt.run(t).unwrap(), 9);
     /// ```
+    #[track_caller]
     pub fn spawn_on<F>(self, future: F, handle: &Handle) -> Task<F::Output>
     where
         F: Future + Send + 'static,

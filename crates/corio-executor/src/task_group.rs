@@ -290,7 +290,10 @@ impl<E> TaskGroupError<E> {
         self.failures.is_empty() && self.cancelled.is_some()
     }
 
-    /// The cancellation, taken out (to `suppress` it, or to return it).
+    /// The cancellation, taken out (to return it, or to read its message).
+    /// Only one delivered while the group waited can be
+    /// [`suppress`](Cancelled::suppress)ed; one the body let through is a
+    /// record of it (the body had the delivered value).
     ///
     /// ```
     /// # use corio_executor::task_group::TaskGroup;
@@ -804,10 +807,15 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             }
             let me = context::current_task_header();
             // SAFETY: the current task is alive while it is polled.
-            if me.is_some_and(|t| unsafe { t.as_ref() }.is_being_cancelled()) {
+            if let Some(me) = me.filter(|t| unsafe { t.as_ref() }.is_being_cancelled()) {
                 // The body let a cancellation of the task through: the
                 // children go too (asyncio aborts on CancelledError).
-                this.cancelled = Some(Cancelled::new());
+                // SAFETY: as above.
+                let message = unsafe { me.as_ref() }.cancel_message();
+                this.cancelled = Some(match message {
+                    Some(m) => Cancelled::with_message(m),
+                    None => Cancelled::new(),
+                });
                 this.group
                     .inner
                     .stop_children(false, "it is shutting down: its task was cancelled");

@@ -244,3 +244,61 @@ fn a_set_of_background_tasks_empties_itself_through_done_callbacks() {
     });
     assert!(set.lock().unwrap().is_empty());
 }
+
+fn counting_runtime() -> (Runtime, Arc<Mutex<Vec<String>>>) {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
+    let rt = Runtime::builder()
+        .workers(1)
+        .exception_handler(move |cx| r.lock().unwrap().push(cx.message().to_owned()))
+        .build()
+        .unwrap();
+    (rt, reports)
+}
+
+#[test]
+fn a_detached_task_whose_callback_retrieves_the_panic_is_not_reported() {
+    let (rt, reports) = counting_runtime();
+    rt.run(async {
+        let t = corio::spawn(async { panic!("handled by the callback") });
+        t.add_done_callback(|t| {
+            assert!(t.exception().unwrap().is_some());
+        });
+        drop(t); // detached before it fails
+        corio::sleep(10 * MS).await.unwrap();
+    });
+    assert!(
+        reports.lock().unwrap().is_empty(),
+        "{:?}",
+        reports.lock().unwrap()
+    );
+}
+
+#[test]
+fn a_detached_task_whose_callbacks_ignore_the_panic_is_reported_once_after_them() {
+    let (rt, reports) = counting_runtime();
+    let r = reports.clone();
+    rt.run(async move {
+        let t = corio::spawn(async { panic!("nobody looked") });
+        t.add_done_callback(move |_| r.lock().unwrap().push("callback ran".into()));
+        drop(t);
+        corio::sleep(10 * MS).await.unwrap();
+    });
+    assert_eq!(
+        *reports.lock().unwrap(),
+        ["callback ran", "Task exception was never retrieved"]
+    );
+}
+
+#[test]
+fn the_tasks_that_run_callbacks_are_not_listed_by_all_tasks() {
+    rt(1).run(async {
+        let t = corio::spawn(async {});
+        corio::yield_now().await.unwrap();
+        // Queues a callback runner task, not run yet.
+        t.add_done_callback(|_| {});
+        let all = corio::all_tasks();
+        assert_eq!(all, vec![corio::current_task().unwrap()]);
+        corio::yield_now().await.unwrap();
+    });
+}

@@ -169,7 +169,9 @@ impl Schedule for Hook {
         // A tiny task that runs `f` (it catches its own panics). Dropped if
         // the runtime is shutting down, as asyncio drops callbacks
         // scheduled on a closed loop.
-        let task = Shared::spawn(&self.shared, CallSoon(Some(f)), NO_OWNER, None);
+        let task = Shared::spawn_with(&self.shared, CallSoon(Some(f)), NO_OWNER, None, |h| {
+            h.with_extras(|e| e.internal = true)
+        });
         drop(task);
     }
 
@@ -495,7 +497,8 @@ impl Shared {
         self.exception_handler.report(task, what, payload);
     }
 
-    /// Every task of this runtime that has not finished.
+    /// Every task of this runtime that has not finished (but the runtime's
+    /// own callback runners).
     pub(crate) fn all_tasks(&self) -> Vec<crate::task::TaskRef> {
         let mut out = Vec::new();
         self.registry.for_each(|h| {
@@ -503,6 +506,7 @@ impl Shared {
                 out.push(crate::task::TaskRef::from_header(NonNull::from(h)));
             }
         });
+        out.retain(|t| !t.header().read_extras(|e| e.is_some_and(|e| e.internal)));
         out
     }
 

@@ -89,6 +89,13 @@ pub struct Callbacks {
     runner_scheduled: bool,
 }
 
+impl Callbacks {
+    /// Callbacks are queued or running.
+    pub(crate) fn pending(&self) -> bool {
+        self.runner_scheduled || !self.user.is_empty()
+    }
+}
+
 impl std::fmt::Debug for Callbacks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Callbacks")
@@ -192,14 +199,23 @@ impl Header {
 fn run_user_callbacks(task: TaskRef) {
     let header = task.header();
     loop {
-        let next = header.with_extras(|e| {
+        let (next, unretrieved) = header.with_extras(|e| {
             let cbs = e.callbacks.as_mut().expect("a runner implies callbacks");
             let next = cbs.user.pop_front();
+            let mut unretrieved = None;
             if next.is_none() {
                 cbs.runner_scheduled = false;
+                if std::mem::take(&mut e.panic_report_pending) && !e.panic_observed {
+                    unretrieved = e.panic_message.clone();
+                }
             }
-            next
+            (next, unretrieved)
         });
+        if let Some(message) = unretrieved {
+            // No callback retrieved the panic (see `panic_report_pending`).
+            let payload: Box<dyn std::any::Any + Send> = Box::new(message.to_string());
+            header.report_panic("Task exception was never retrieved", &*payload);
+        }
         let Some((_, f)) = next else { return };
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(&task))) {
             header.report_panic("a done callback panicked", &*payload);

@@ -364,6 +364,11 @@ impl Header {
         self.with_extras(|e| outcome(e, self.state.load().is_cancel_requested()).is_some())
     }
 
+    /// The message of the latest cancellation request, if any.
+    pub(crate) fn cancel_message(&self) -> Option<Arc<str>> {
+        self.read_extras(|e| e.and_then(|e| e.cancel_message.clone()))
+    }
+
     /// Refuses one delivered, unsuppressed request of this task (a task
     /// group whose failures win over the cancellation).
     pub(crate) fn suppress_one_delivery(&self) {

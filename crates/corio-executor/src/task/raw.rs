@@ -118,6 +118,14 @@ pub struct Extras {
     pub created_at: Option<&'static Location<'static>>,
     /// The task group this task is a child of, until it finishes.
     pub(crate) group: Option<GroupLink>,
+    /// The task's panic went unretrieved while done callbacks were still to
+    /// run: the callback runner reports it when it is done, unless a
+    /// callback retrieved it with `exception()` (asyncio reports only when
+    /// the task object dies, after its callbacks).
+    pub panic_report_pending: bool,
+    /// One of the runtime's own short tasks (running done callbacks): not
+    /// listed by `all_tasks` or `dump`.
+    pub internal: bool,
 }
 
 /// The non-generic head of every task allocation.
@@ -712,12 +720,19 @@ fn after_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, prev: super::state:
 /// exception handler first.
 fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Stage<F>) {
     if let Stage::Finished(Err(TaskError::Panicked { payload, .. })) = &out {
-        if cell
-            .header
-            .read_extras(|e| e.is_some_and(|e| e.panic_observed))
-        {
-            // Its `TaskGroup` reported it.
-        } else {
+        let report_now = cell.header.with_extras(|e| {
+            if e.panic_observed {
+                // Retrieved (`exception()`), or its `TaskGroup` reports it.
+                false
+            } else if e.callbacks.as_ref().is_some_and(|c| c.pending()) {
+                // A done callback may still retrieve it: decided later.
+                e.panic_report_pending = true;
+                false
+            } else {
+                true
+            }
+        });
+        if report_now {
             cell.scheduler.unhandled_panic(
                 &cell.header,
                 "Task exception was never retrieved",
