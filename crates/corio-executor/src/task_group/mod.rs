@@ -2,16 +2,18 @@
 //!
 //! # Protocol
 //!
-//! A group is shared state behind one lock (`Inner`): the live children
-//! (a slab of `TaskRef`s), the failures so far, whether it is *aborting*
-//! (a failure was seen) or *closed* (no more spawns), and the waker of the
-//! task running [`TaskGroup::run`].
+//! A group is shared state (`Inner`): behind one lock, its children (for
+//! cancelling them), the failures so far, and whether it is *aborting* (a
+//! failure was seen) or *closed* (no more spawns); beside it, the `Tally`
+//! of unfinished children and the waker of the task running
+//! [`TaskGroup::run`] (`tally.rs`: the count, the wakeup at zero, and why a
+//! child's link to its group needs no reference count).
 //!
 //! * **Children** are spawned with a group link (`callbacks.rs`), made
-//!   before the child can run, through which the child's completion removes
-//!   it from the slab,
-//!   records a panic as a failure, and wakes the group when the last child
-//!   is gone or a failure arrives. A child's `Err` (children spawned with
+//!   before the child can run, and put in the list under the lock. A
+//!   finishing child leaves the tally (no lock), records a panic as a
+//!   failure first, and wakes the group when it is the last one or a
+//!   failure arrives. A child's `Err` (children spawned with
 //!   [`TaskGroup::spawn_try`]) is recorded by the child itself, before it
 //!   finishes. Each child is marked so that its panic is not also reported
 //!   as "never retrieved": the group reports it.
@@ -39,11 +41,24 @@ use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
+
+// The counting protocol: public (but hidden) under loom for its model.
+#[cfg(not(loom))]
+#[allow(unreachable_pub)]
+mod tally;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod tally;
+
+#[cfg(loom)]
+pub use tally::Tally;
+#[cfg(not(loom))]
+use tally::Tally;
 
 use crate::context;
 use crate::runtime::Handle;
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::sync::Mutex;
 use crate::task::{
     panic_message, poll_cancelled, Cancelled, ChildSink, Header, Scope, Task, TaskError,
 };
@@ -95,14 +110,8 @@ impl<E> Clone for TaskGroup<E> {
 
 struct Inner<E> {
     handle: Handle,
-    /// Children spawned and not finished. Changed under `state`'s lock by a
-    /// spawn, and without it by a finishing child, so the common completion
-    /// takes no lock; the one that brings it to 0 takes the lock to wake the
-    /// group. While it is above 0 the children together hold one strong
-    /// reference to this `Inner` (taken by the spawn that raises it from 0,
-    /// released by the child that brings it back), so their links need no
-    /// count of their own.
-    live: AtomicUsize,
+    /// Unfinished children and the waiting task's waker (`tally.rs`).
+    tally: Tally,
     state: Mutex<GroupState<E>>,
 }
 
@@ -117,9 +126,6 @@ struct GroupState<E> {
     close_reason: &'static str,
     aborting: bool,
     failures: Vec<Failure<E>>,
-    /// The task running `run`, woken on failures and when the last child
-    /// finishes.
-    waker: Option<Waker>,
 }
 
 /// One failure of a [`TaskGroup`]: a child (or the body) panicked, or a
@@ -449,7 +455,7 @@ impl<E: Send + 'static> TaskGroup<E> {
         let group = TaskGroup {
             inner: Arc::new(Inner {
                 handle,
-                live: AtomicUsize::new(0),
+                tally: Tally::new(),
                 state: Mutex::new(GroupState {
                     children: Vec::new(),
                     swept_len: 0,
@@ -457,7 +463,6 @@ impl<E: Send + 'static> TaskGroup<E> {
                     close_reason: "",
                     aborting: false,
                     failures: Vec::new(),
-                    waker: None,
                 }),
             }),
         };
@@ -598,7 +603,7 @@ impl<E: Send + 'static> TaskGroup<E> {
                         }
                         st.children
                             .push(TaskRef::from_header(NonNull::from(header)));
-                        if inner.live.fetch_add(1, Ordering::AcqRel) == 0 {
+                        if inner.tally.join() {
                             // The children's reference (see `Inner::live`).
                             // SAFETY: `inner` is a live `Arc`.
                             unsafe { Arc::increment_strong_count(Arc::as_ptr(inner)) };
@@ -638,30 +643,27 @@ impl<E: Send + 'static> ChildSink for Inner<E> {
                 name: header.name(),
                 message,
             };
-            let (to_cancel, waker) = {
+            let to_cancel = {
                 let mut st = self.state.lock();
                 st.failures.push(failure);
                 if st.aborting {
-                    (Vec::new(), None)
+                    None
                 } else {
-                    let to_cancel =
-                        Inner::abort_locked(&mut st, "it is shutting down: a child panicked");
-                    (to_cancel, st.waker.take())
+                    Some(Inner::abort_locked(
+                        &mut st,
+                        "it is shutting down: a child panicked",
+                    ))
                 }
             };
-            for child in to_cancel {
-                child.cancel();
-            }
-            if let Some(w) = waker {
-                w.wake();
+            if let Some(to_cancel) = to_cancel {
+                for child in to_cancel {
+                    child.cancel();
+                }
+                self.tally.wake();
             }
         }
         // After the failure is recorded: the group never sees 0 without it.
-        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let waker = self.state.lock().waker.take();
-            if let Some(w) = waker {
-                w.wake();
-            }
+        if self.tally.leave() {
             // The children's reference, released last: `self` may go now.
             // SAFETY: the count reached 0, so the reference taken when it
             // left 0 is ours to release, once; nothing touches `self` after.
@@ -679,20 +681,18 @@ impl<E> Inner<E> {
             (Failure::Panicked { .. }, None) => "it is shutting down: its body panicked",
             (Failure::Panicked { .. }, Some(_)) => "it is shutting down: a child panicked",
         };
-        let (to_cancel, waker) = {
+        let to_cancel = {
             let mut st = this.state.lock();
             st.failures.push(failure);
             if st.aborting {
                 return;
             }
-            (Inner::abort_locked(&mut st, why), st.waker.take())
+            Inner::abort_locked(&mut st, why)
         };
         for child in to_cancel.iter().filter(|c| Some(*c) != me) {
             child.cancel();
         }
-        if let Some(w) = waker {
-            w.wake();
-        }
+        this.tally.wake();
     }
 
     /// Starts the abort: closes the group; returns the children to cancel
@@ -775,13 +775,10 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             "corio: a TaskGroup's run future was polled after it finished"
         );
         if let Some(body) = this.body.as_mut() {
-            let abort = {
-                let mut st = this.group.inner.state.lock();
-                if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    st.waker = Some(cx.waker().clone());
-                }
-                st.aborting
-            };
+            // Registered before reading `aborting`: a failure after the read
+            // wakes us (`tally.rs`).
+            this.group.inner.tally.register(cx.waker());
+            let abort = this.group.inner.state.lock().aborting;
             if abort && !this.scope.was_requested() {
                 this.scope.request();
             }
@@ -831,16 +828,13 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
         }
         let failures = {
             let mut st = this.group.inner.state.lock();
-            if this.group.inner.live.load(Ordering::Acquire) > 0 {
-                if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    st.waker = Some(cx.waker().clone());
-                }
+            if !this.group.inner.tally.poll_empty(cx.waker()) {
                 drop(st);
                 crate::note_suspended(at);
                 return Poll::Pending;
             }
             st.close("it has finished");
-            st.waker = None;
+            this.group.inner.tally.clear();
             st.children.clear();
             std::mem::take(&mut st.failures)
         };
@@ -889,7 +883,7 @@ impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.inner.state.lock();
         f.debug_struct("TaskGroup")
-            .field("live", &self.inner.live.load(Ordering::Relaxed))
+            .field("live", &self.inner.tally.live())
             .field("failures", &st.failures.len())
             .field("closing", &st.closed)
             .finish()

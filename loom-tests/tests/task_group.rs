@@ -1,0 +1,197 @@
+//! Models the counting protocol of a task group (`task_group/tally.rs`):
+//! children joining under the group's lock, finishing without it, the
+//! wakeup of the task waiting for zero, failures waking it, and the one
+//! strong reference the unfinished children hold together.
+//!
+//! The group is a loom `Arc<Group>`; children hold only a raw pointer to
+//! it, as real children do (their link), and the reference that keeps it
+//! alive is taken when `join` says the count left zero and released when
+//! `leave` says it came back. `Group`'s `Drop` asserts that no child is
+//! still counted, so freeing it while a child can still reach it fails the
+//! model, and loom reports a leaked reference if one is never released.
+//!
+//! The waiting task blocks on a loom condvar between polls until its waker
+//! fires: a lost wakeup is a loom deadlock.
+#![cfg(loom)]
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::task::{Wake, Waker};
+
+use corio_executor::task_group::Tally;
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+
+/// The model's group: the tally, and a stand-in for the state lock
+/// (`failures` counts the failures recorded under it).
+struct Group {
+    tally: Tally,
+    state: Mutex<usize>,
+    drops: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        assert_eq!(
+            self.tally.live(),
+            0,
+            "the group was freed with children unfinished"
+        );
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+/// A child's link: a plain pointer to its group.
+#[derive(Clone, Copy)]
+struct Link(*const Group);
+
+// SAFETY: the group is `Sync`; the model checks that it outlives the links.
+unsafe impl Send for Link {}
+
+/// Spawns a child: joins under the state lock, taking the children's
+/// reference on the first join, as `TaskGroup::spawn` does.
+fn join(group: &Arc<Group>) -> Link {
+    let _st = group.state.lock().unwrap();
+    if group.tally.join() {
+        // SAFETY: `group` is a live `Arc`.
+        unsafe { Arc::increment_strong_count(Arc::as_ptr(group)) };
+    }
+    Link(Arc::as_ptr(group))
+}
+
+/// A child finishes, optionally with a failure, as `child_done` does.
+fn finish(link: Link, failed: bool) {
+    // SAFETY: this child is unfinished, so the children's reference keeps
+    // the group alive (what the model checks).
+    let group = unsafe { &*link.0 };
+    if failed {
+        *group.state.lock().unwrap() += 1;
+        group.tally.wake();
+    }
+    if group.tally.leave() {
+        // SAFETY: the count reached zero: the children's reference is ours
+        // to release, once; the group is not touched after.
+        unsafe { Arc::decrement_strong_count(link.0) };
+    }
+}
+
+/// The waiting task's waker: raises a flag and signals a condvar.
+#[derive(Default)]
+struct Kick {
+    kicked: Mutex<bool>,
+    cv: Condvar,
+}
+
+struct KickWaker(Arc<Kick>);
+
+impl Wake for KickWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        *self.0.kicked.lock().unwrap() = true;
+        self.0.cv.notify_one();
+    }
+}
+
+/// Blocks until `ready` (polled with the waker registered) holds.
+fn wait_until(kick: &Arc<Kick>, waker: &Waker, mut ready: impl FnMut(&Waker) -> bool) {
+    while !ready(waker) {
+        let mut k = kick.kicked.lock().unwrap();
+        while !std::mem::take(&mut *k) {
+            k = kick.cv.wait(k).unwrap();
+        }
+    }
+}
+
+fn new_group() -> (Arc<Group>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let group = Arc::new(Group {
+        tally: Tally::new(),
+        state: Mutex::new(0),
+        drops: drops.clone(),
+    });
+    (group, drops)
+}
+
+/// Two children finish on two threads while the group waits for zero: the
+/// last one's wakeup is never lost, and the group is freed once, after the
+/// waiting side let go and every child finished.
+#[test]
+fn the_last_child_wakes_the_waiting_group_and_the_group_lives_until_it_returns() {
+    loom::model(|| {
+        let (group, drops) = new_group();
+        let kick = Arc::new(Kick::default());
+        let waker = Waker::from(std::sync::Arc::new(KickWaker(kick.clone())));
+        let a = join(&group);
+        let b = join(&group);
+        let ta = thread::spawn(move || finish(a, false));
+        let tb = thread::spawn(move || finish(b, false));
+        wait_until(&kick, &waker, |w| {
+            let _st = group.state.lock().unwrap();
+            group.tally.poll_empty(w)
+        });
+        group.tally.clear();
+        drop(group); // the run future and the handles let go
+        ta.join().unwrap();
+        tb.join().unwrap();
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "the group was not freed exactly once"
+        );
+    });
+}
+
+/// A child joins while the previous last child is leaving (the count goes
+/// 1 → 0 → 1): each epoch's reference is taken and released once, and the
+/// group outlives both children even when the waiting side lets go early.
+#[test]
+fn a_join_racing_the_last_leave_keeps_the_references_paired() {
+    loom::model(|| {
+        let (group, drops) = new_group();
+        let first = join(&group);
+        let leaver = thread::spawn(move || finish(first, false));
+        let joiner = {
+            let group = group.clone();
+            thread::spawn(move || {
+                let second = join(&group);
+                drop(group);
+                finish(second, false);
+            })
+        };
+        drop(group);
+        leaver.join().unwrap();
+        joiner.join().unwrap();
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "the group was not freed exactly once"
+        );
+    });
+}
+
+/// A failure is recorded under the state lock and wakes the group, racing
+/// the group registering its waker and reading the state: the group always
+/// learns of it (here, before the children are done: one of them is still
+/// running).
+#[test]
+fn a_failure_always_wakes_the_group() {
+    loom::model(|| {
+        let (group, drops) = new_group();
+        let kick = Arc::new(Kick::default());
+        let waker = Waker::from(std::sync::Arc::new(KickWaker(kick.clone())));
+        let failing = join(&group);
+        let slow = join(&group);
+        let t = thread::spawn(move || finish(failing, true));
+        wait_until(&kick, &waker, |w| {
+            group.tally.register(w);
+            *group.state.lock().unwrap() > 0
+        });
+        t.join().unwrap();
+        finish(slow, false);
+        assert!(group.tally.is_empty());
+        drop(group);
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
