@@ -1,5 +1,5 @@
 //! asyncio's cancellation: requests, delivery at await points, refusal, and
-//! the cancel scopes of timeouts.
+//! the cancel scopes of timeouts and task groups.
 //!
 //! # The model
 //!
@@ -22,7 +22,8 @@
 //!   hot paths need no lock: `CANCEL_REQUESTED` (a request awaits
 //!   delivery) and `CANCEL_SEEN` (a request was ever made; completion must
 //!   decide its outcome under the lock). Both change only under the lock.
-//! * **A timeout scope** ([`Scope`], inside the timeout future): its own
+//! * **A cancel scope** ([`Scope`], inside a timeout future, or a task
+//!   group's run future, which cancels its body through one): its own
 //!   requested / delivered / suppressed counts, in plain cells, since only
 //!   the thread polling the task touches them. While the scope's future is
 //!   polled, the scope is linked into this thread's *scope chain* (a
@@ -88,7 +89,7 @@ fn set_root_hint(on: bool) {
 }
 
 /// The leaf check of every corio awaitable: delivers a pending cancellation
-/// request of the current task, or of a timeout scope it is inside, as the
+/// request of the current task, or of a cancel scope it is inside, as the
 /// `Err` the awaitable completes with. `None` outside a task. When nothing
 /// is pending it reads one thread-local word.
 ///

@@ -32,7 +32,10 @@
 //!   a `Task` handle still exists, the outcome is its to take and its waker
 //!   is woken; otherwise the runner drops the outcome at once, and an
 //!   unretrieved panic goes to the runtime's exception handler (asyncio's
-//!   "Task exception was never retrieved").
+//!   "Task exception was never retrieved"), unless its task group reports
+//!   it, `exception()` retrieved it, or done callbacks are still queued (the
+//!   callback runner then decides, after them; see `callbacks.rs`). Then
+//!   the task's group is told and its done callbacks are started.
 //! * **Detach.** Dropping a `Task` handle does not stop the task.
 //! * **Abort.** [`Task::abort`] sets `ABORTED` and queues the task if it is
 //!   idle; the next time a worker picks it up (or when the current poll
