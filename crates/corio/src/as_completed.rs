@@ -71,6 +71,7 @@ impl std::error::Error for AsCompletedError {}
 ///     assert_eq!(order, [10, 20, 30]);
 /// });
 /// ```
+#[track_caller]
 pub fn as_completed<T, I>(tasks: I, timeout: impl Into<Option<Duration>>) -> AsCompleted<T>
 where
     I: IntoIterator<Item = Task<T>>,
@@ -93,6 +94,7 @@ where
         finished: VecDeque::new(),
         sleep,
         ended: false,
+        at: std::panic::Location::caller(),
     }
 }
 
@@ -114,6 +116,10 @@ pub struct AsCompleted<T> {
     left: usize,
     sleep: Option<Sleep>,
     ended: bool,
+    /// Where the stream was made: a stream's `poll_next` is not reached
+    /// through an `.await` that `#[track_caller]` could name, so a task
+    /// waiting on it is shown suspended here.
+    at: &'static std::panic::Location<'static>,
 }
 
 impl<T> Unpin for AsCompleted<T> {}
@@ -164,6 +170,7 @@ impl<T> Stream for AsCompleted<T> {
                 return Poll::Ready(Some(Err(AsCompletedError::Timeout(TimeoutError::new()))));
             }
         }
+        corio_executor::note_suspended(this.at);
         Poll::Pending
     }
 

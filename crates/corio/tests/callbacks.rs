@@ -153,7 +153,13 @@ fn a_panicking_callback_reaches_the_exception_handler_and_the_next_one_still_run
             a2.fetch_add(1, Ordering::SeqCst);
         });
         t.await.unwrap();
-        corio::sleep(10 * MS).await.unwrap();
+        // Soon: wait (generously) for the second callback.
+        for _ in 0..5000 {
+            if a.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            corio::sleep(MS).await.unwrap();
+        }
         // The workers are still there.
         corio::spawn(async { 7 }).await.unwrap()
     });
@@ -240,7 +246,12 @@ fn a_set_of_background_tasks_empties_itself_through_done_callbacks() {
             });
         }
         assert_eq!(s.lock().unwrap().len(), 10);
-        corio::sleep(50 * MS).await.unwrap();
+        for _ in 0..5000 {
+            if s.lock().unwrap().is_empty() {
+                break;
+            }
+            corio::sleep(MS).await.unwrap();
+        }
     });
     assert!(set.lock().unwrap().is_empty());
 }

@@ -41,10 +41,18 @@ fn a_poll_slower_than_the_threshold_is_reported_with_the_task_name_and_where_it_
             .await
             .unwrap();
         t.await.unwrap();
+        // (Other polls may be slow too on a loaded machine: look at these two.)
         let reports = reports.lock().unwrap();
-        assert_eq!(reports.len(), 1, "{reports:?}");
-        let (message, task) = &reports[0];
-        assert_eq!(task.as_deref(), Some("hog"));
+        assert!(
+            !reports.iter().any(|(_, t)| t.as_deref() == Some("quick")),
+            "{reports:?}"
+        );
+        let hog: Vec<_> = reports
+            .iter()
+            .filter(|(_, t)| t.as_deref() == Some("hog"))
+            .collect();
+        assert_eq!(hog.len(), 1, "{reports:?}");
+        let (message, _) = hog[0];
         assert!(message.contains("slow poll"), "{message}");
         assert!(message.contains("task hog"), "{message}");
         assert!(

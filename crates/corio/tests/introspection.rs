@@ -141,6 +141,25 @@ fn an_awaitable_spawned_as_the_whole_task_has_no_location_rather_than_the_runtim
 }
 
 #[test]
+fn a_task_waiting_on_as_completed_is_shown_where_the_stream_was_made() {
+    rt(1).run(async {
+        let line = line!() + 2;
+        let t = corio::spawn(async {
+            let mut s = corio::as_completed([corio::spawn(corio::sleep(HOUR))], None); // here
+            std::future::poll_fn(|cx| {
+                futures_core::Stream::poll_next(std::pin::Pin::new(&mut s), cx)
+            })
+            .await
+        });
+        corio::yield_now().await.unwrap();
+        corio::yield_now().await.unwrap();
+        let at = t.task_ref().location().expect("recorded");
+        assert_eq!((at.file(), at.line()), (file!(), line));
+        t.abort();
+    });
+}
+
+#[test]
 fn a_running_or_finished_task_has_no_location() {
     rt(1).run(async {
         assert!(corio::current_task().unwrap().get_stack().is_empty());

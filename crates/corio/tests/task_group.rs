@@ -179,17 +179,21 @@ fn a_cancelled_child_is_not_a_failure() {
 
 #[test]
 fn a_panic_in_the_body_cancels_the_children_and_is_listed_as_a_failure() {
+    let started = Arc::new(AtomicUsize::new(0));
     let cleaned = Arc::new(AtomicUsize::new(0));
-    let c = cleaned.clone();
+    let children = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (s, c, ch) = (started.clone(), cleaned.clone(), children.clone());
     let err = rt(2).run(async move {
         TaskGroup::<()>::run(|tg| async move {
             for _ in 0..3 {
-                let c = c.clone();
-                tg.spawn(async move {
+                let (s, c) = (s.clone(), c.clone());
+                let child = tg.spawn(async move {
+                    s.fetch_add(1, Ordering::SeqCst);
                     if corio::sleep(HOUR).await.is_err() {
                         c.fetch_add(1, Ordering::SeqCst);
                     }
                 });
+                ch.lock().unwrap().push(child.task_ref());
             }
             corio::yield_now().await.unwrap();
             panic!("body bug");
@@ -197,7 +201,15 @@ fn a_panic_in_the_body_cancels_the_children_and_is_listed_as_a_failure() {
         .await
         .unwrap_err()
     });
-    assert_eq!(cleaned.load(Ordering::SeqCst), 3);
+    // Every child was cancelled: the ones that had started cleaned up, the
+    // others never ran their body.
+    let children = children.lock().unwrap();
+    assert_eq!(children.len(), 3);
+    assert!(children.iter().all(|t| t.done() && t.cancelled()));
+    assert_eq!(
+        cleaned.load(Ordering::SeqCst),
+        started.load(Ordering::SeqCst)
+    );
     match err.failures() {
         [Failure::Panicked {
             task: None,
