@@ -6,9 +6,11 @@
 //! calling [`Reactor::park`], which blocks in `epoll_wait` until an I/O event
 //! arrives, the timeout passes, or some thread calls [`Unparker::unpark`].
 //!
-//! This crate knows nothing about tasks: it deals in readiness and plain
-//! data. Socket registration is added on top of the same `Poll` by the I/O
-//! layer; today the reactor owns the park/unpark path.
+//! This crate knows nothing about tasks: it deals in readiness, wakers and
+//! plain data. [`ScheduledIo`] (`readiness.rs`) is the per-source state that
+//! registrations share between the reactor that drains events and the tasks
+//! that read and write: a readiness word with a tick, so a stale clear never
+//! erases a newer event, and a reader and a writer waker.
 //!
 //! # Contract
 //!
@@ -46,6 +48,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mio::{Events, Poll, Token, Waker};
+
+mod readiness;
+#[allow(unreachable_pub, dead_code)]
+mod sync;
+
+pub use readiness::{Direction, Ready, ReadyEvent, ScheduledIo};
 
 /// The token reserved for the reactor's own waker.
 const WAKER_TOKEN: Token = Token(usize::MAX);
