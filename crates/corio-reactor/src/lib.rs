@@ -50,10 +50,13 @@ use std::time::Duration;
 use mio::{Events, Poll, Token, Waker};
 
 mod readiness;
+mod registration;
 #[allow(unreachable_pub, dead_code)]
 mod sync;
 
+pub use mio::Interest;
 pub use readiness::{Direction, Ready, ReadyEvent, ScheduledIo};
+pub use registration::{IoHandle, Registration};
 
 /// The token reserved for the reactor's own waker.
 const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -68,6 +71,7 @@ pub struct Reactor {
     poll: Poll,
     events: Events,
     waker: Arc<Waker>,
+    shared: Arc<registration::Shared>,
 }
 
 impl Reactor {
@@ -87,10 +91,12 @@ impl Reactor {
     pub fn new() -> io::Result<Reactor> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
+        let shared = Arc::new(registration::Shared::new(poll.registry().try_clone()?));
         Ok(Reactor {
             poll,
             events: Events::with_capacity(EVENTS_CAPACITY),
             waker,
+            shared,
         })
     }
 
@@ -109,12 +115,27 @@ impl Reactor {
         }
     }
 
+    /// A handle for registering sources in this reactor, from any thread.
+    ///
+    /// ```
+    /// let reactor = corio_reactor::Reactor::new().unwrap();
+    /// let h = reactor.io_handle();
+    /// assert_eq!(h.registered(), 0);
+    /// ```
+    pub fn io_handle(&self) -> IoHandle {
+        IoHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// Blocks the calling thread in `epoll_wait` until an event arrives, the
     /// timeout passes, or [`Unparker::unpark`] is called. `None` waits
     /// without a timeout; `Some(Duration::ZERO)` polls without blocking.
     ///
+    /// Events for registered sources are delivered to their
+    /// [`Registration`]s (readiness set, waiters woken) before it returns.
     /// Returns how many readiness events other than the reactor's own waker
-    /// were received (always 0 until sources are registered).
+    /// were received.
     ///
     /// # Errors
     ///
@@ -136,11 +157,25 @@ impl Reactor {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
             Err(e) => return Err(e),
         }
-        Ok(self
-            .events
-            .iter()
-            .filter(|e| e.token() != WAKER_TOKEN)
-            .count())
+        let mut n = 0;
+        for event in self.events.iter() {
+            if event.token() == WAKER_TOKEN {
+                continue;
+            }
+            n += 1;
+            // A stale token (deregistered, slot reused) reaches nobody.
+            if let Some(io) = self.shared.lookup(event.token()) {
+                io.set_readiness(Ready::from_mio(event));
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        // Nobody will poll these sources again: their waiters must not hang.
+        self.shared.shutdown_all();
     }
 }
 

@@ -259,7 +259,8 @@ struct Waiters {
 }
 
 /// The readiness of one registered source and the wakers of the tasks
-/// waiting on it; see the [module docs](self) for the protocol.
+/// waiting on it. The protocol (set, poll, clear, shutdown) is in the
+/// crate source, `readiness.rs`, and in the [crate docs](crate).
 ///
 /// ```
 /// use std::task::{Context, Poll, Waker};
