@@ -1,8 +1,9 @@
 //! The per-worker event loop of the corio runtime.
 //!
 //! Every corio worker thread owns one [`Reactor`]: its own `epoll` instance
-//! (through [`mio::Poll`]) and an eventfd-backed [`mio::Waker`] that other
-//! threads use to interrupt it. A worker with nothing to run *parks* by
+//! and a notifier (an eventfd) that other threads use to interrupt it, both
+//! from the OS poller backend (`sys/mod.rs` has the contract; mio by
+//! default, the `polling` crate with the `polling` feature). A worker with nothing to run *parks* by
 //! calling [`Reactor::park`], which blocks in `epoll_wait` until an I/O event
 //! arrives, the timeout passes, or some thread calls [`Unparker::unpark`].
 //!
@@ -47,19 +48,63 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::{Events, Poll, Token, Waker};
-
 mod readiness;
 mod registration;
 #[allow(unreachable_pub, dead_code)]
 mod sync;
+mod sys;
 
-pub use mio::Interest;
 pub use readiness::{Direction, Ready, ReadyEvent, ScheduledIo};
 pub use registration::{IoHandle, Registration};
 
-/// The token reserved for the reactor's own waker.
-const WAKER_TOKEN: Token = Token(usize::MAX);
+/// The OS poller backend this build uses: `"mio"` or `"polling"`.
+///
+/// ```
+/// assert!(["mio", "polling"].contains(&corio_reactor::BACKEND));
+/// ```
+pub const BACKEND: &str = sys::BACKEND;
+
+/// What a source is registered for.
+///
+/// ```
+/// use corio_reactor::Interest;
+/// let both = Interest::READABLE | Interest::WRITABLE;
+/// assert!(both.is_readable() && both.is_writable());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interest(u8);
+
+impl Interest {
+    /// Readable (and read-closed) changes.
+    pub const READABLE: Interest = Interest(1);
+    /// Writable (and write-closed) changes.
+    pub const WRITABLE: Interest = Interest(2);
+
+    /// Includes readability.
+    ///
+    /// ```
+    /// assert!(corio_reactor::Interest::READABLE.is_readable());
+    /// ```
+    pub fn is_readable(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    /// Includes writability.
+    ///
+    /// ```
+    /// assert!(!corio_reactor::Interest::READABLE.is_writable());
+    /// ```
+    pub fn is_writable(self) -> bool {
+        self.0 & 2 != 0
+    }
+}
+
+impl std::ops::BitOr for Interest {
+    type Output = Interest;
+    fn bitor(self, rhs: Interest) -> Interest {
+        Interest(self.0 | rhs.0)
+    }
+}
 
 /// How many readiness events one `epoll_wait` may return.
 const EVENTS_CAPACITY: usize = 1024;
@@ -68,9 +113,9 @@ const EVENTS_CAPACITY: usize = 1024;
 ///
 /// See the [crate documentation](crate) for the park/unpark contract.
 pub struct Reactor {
-    poll: Poll,
-    events: Events,
-    waker: Arc<Waker>,
+    selector: sys::Selector,
+    events: sys::Events,
+    notifier: sys::Notifier,
     shared: Arc<registration::Shared>,
 }
 
@@ -89,13 +134,13 @@ impl Reactor {
     /// # drop(reactor);
     /// ```
     pub fn new() -> io::Result<Reactor> {
-        let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
-        let shared = Arc::new(registration::Shared::new(poll.registry().try_clone()?));
+        let selector = sys::Selector::new()?;
+        let notifier = selector.notifier()?;
+        let shared = Arc::new(registration::Shared::new(selector.registrar()?));
         Ok(Reactor {
-            poll,
-            events: Events::with_capacity(EVENTS_CAPACITY),
-            waker,
+            selector,
+            events: sys::Events::with_capacity(EVENTS_CAPACITY),
+            notifier,
             shared,
         })
     }
@@ -111,7 +156,7 @@ impl Reactor {
     /// ```
     pub fn unparker(&self) -> Unparker {
         Unparker {
-            waker: Arc::clone(&self.waker),
+            notifier: self.notifier.clone(),
         }
     }
 
@@ -152,22 +197,16 @@ impl Reactor {
     /// assert!(start.elapsed() >= Duration::from_millis(5));
     /// ```
     pub fn park(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
-            Err(e) => return Err(e),
-        }
+        self.selector.select(&mut self.events, timeout)?;
         let mut n = 0;
-        for event in self.events.iter() {
-            if event.token() == WAKER_TOKEN {
-                continue;
-            }
+        let shared = &self.shared;
+        self.events.for_each(|token, ready| {
             n += 1;
             // A stale token (deregistered, slot reused) reaches nobody.
-            if let Some(io) = self.shared.lookup(event.token()) {
-                io.set_readiness(Ready::from_mio(event));
+            if let Some(io) = shared.lookup(token) {
+                io.set_readiness(ready);
             }
-        }
+        });
         Ok(n)
     }
 }
@@ -197,7 +236,7 @@ impl fmt::Debug for Reactor {
 /// ```
 #[derive(Clone)]
 pub struct Unparker {
-    waker: Arc<Waker>,
+    notifier: sys::Notifier,
 }
 
 impl Unparker {
@@ -211,9 +250,7 @@ impl Unparker {
     /// reactor.park(None).unwrap(); // returns at once
     /// ```
     pub fn unpark(&self) {
-        // A failing eventfd write means the counter is saturated, in which
-        // case the reactor is already due to wake: nothing is lost.
-        let _ = self.waker.wake();
+        self.notifier.notify();
     }
 }
 

@@ -139,31 +139,6 @@ impl Ready {
     pub fn is_error(self) -> bool {
         self.0 & ERROR != 0
     }
-
-    /// The readiness a mio event reports.
-    ///
-    /// ```
-    /// # let _ = corio_reactor::Ready::from_mio;
-    /// ```
-    pub fn from_mio(event: &mio::event::Event) -> Ready {
-        let mut r = 0;
-        if event.is_readable() {
-            r |= READABLE;
-        }
-        if event.is_writable() {
-            r |= WRITABLE;
-        }
-        if event.is_read_closed() {
-            r |= READ_CLOSED;
-        }
-        if event.is_write_closed() {
-            r |= WRITE_CLOSED;
-        }
-        if event.is_error() {
-            r |= ERROR;
-        }
-        Ready(r)
-    }
 }
 
 impl std::ops::BitOr for Ready {

@@ -20,12 +20,17 @@
 //! `ScheduledIo` accumulates them (see `readiness.rs`).
 
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use mio::{Interest, Registry, Token};
-
 use crate::readiness::{Direction, Ready, ReadyEvent, ScheduledIo};
+use crate::sys::Registrar;
+use crate::Interest;
+
+/// A registration's name in its reactor: slot index | generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Token(usize);
 
 /// Bits of a token that hold the slot index.
 const INDEX_BITS: u32 = 32;
@@ -34,7 +39,7 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 /// What a reactor shares with the registrations made in it (and with
 /// threads that register sources in it).
 pub(crate) struct Shared {
-    registry: Registry,
+    registry: Registrar,
     slab: parking_lot::Mutex<Slab>,
 }
 
@@ -52,7 +57,7 @@ struct Entry {
 }
 
 impl Shared {
-    pub(crate) fn new(registry: Registry) -> Shared {
+    pub(crate) fn new(registry: Registrar) -> Shared {
         Shared {
             registry,
             slab: parking_lot::Mutex::new(Slab::default()),
@@ -60,9 +65,9 @@ impl Shared {
     }
 
     /// The `ScheduledIo` an event's token names, if it is still registered.
-    pub(crate) fn lookup(&self, token: Token) -> Option<Arc<ScheduledIo>> {
-        let index = token.0 & INDEX_MASK;
-        let generation = token.0 >> INDEX_BITS;
+    pub(crate) fn lookup(&self, token: usize) -> Option<Arc<ScheduledIo>> {
+        let index = token & INDEX_MASK;
+        let generation = token >> INDEX_BITS;
         let slab = self.slab.lock();
         let entry = slab.entries.get(index)?;
         if entry.generation != generation {
@@ -128,10 +133,9 @@ impl Shared {
 /// let handle = reactor.io_handle();
 /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
 /// a.set_nonblocking(true).unwrap();
-/// let mut a = mio::net::UnixStream::from_std(a);
-/// let reg = handle.register(&mut a, mio::Interest::READABLE).unwrap();
+/// let reg = handle.register(&a, corio_reactor::Interest::READABLE).unwrap();
 /// assert_eq!(handle.registered(), 1);
-/// reg.deregister(&mut a).unwrap();
+/// reg.deregister().unwrap();
 /// assert_eq!(handle.registered(), 0);
 /// ```
 #[derive(Clone)]
@@ -152,16 +156,13 @@ impl IoHandle {
     /// let reactor = corio_reactor::Reactor::new().unwrap();
     /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let mut a = mio::net::UnixStream::from_std(a);
-    /// let reg = reactor.io_handle().register(&mut a, corio_reactor::Interest::WRITABLE).unwrap();
-    /// # reg.deregister(&mut a).unwrap();
+    /// let reg = reactor.io_handle().register(&a, corio_reactor::Interest::WRITABLE).unwrap();
+    /// # reg.deregister().unwrap();
     /// ```
-    pub fn register<S>(&self, source: &mut S, interest: Interest) -> io::Result<Registration>
-    where
-        S: mio::event::Source + ?Sized,
-    {
+    pub fn register(&self, source: &impl AsRawFd, interest: Interest) -> io::Result<Registration> {
+        let fd = source.as_raw_fd();
         let (token, io) = self.shared.insert();
-        if let Err(e) = self.shared.registry.register(source, token, interest) {
+        if let Err(e) = self.shared.registry.register(fd, token.0, interest) {
             self.shared.remove(token);
             return Err(e);
         }
@@ -169,6 +170,7 @@ impl IoHandle {
             shared: self.shared.clone(),
             io,
             token,
+            fd,
         })
     }
 
@@ -195,12 +197,14 @@ impl std::fmt::Debug for IoHandle {
 /// an operation found stale, deregister it before closing the source.
 ///
 /// Dropping a `Registration` without [`deregister`](Registration::deregister)
-/// frees its slot too (the OS drops a closed fd from epoll by itself), but
-/// the source must then be closed at once: an fd left open stays in epoll.
+/// frees its slot too; the fd must then be closed at once (epoll drops a
+/// closed fd by itself; one left open stays registered, and its events
+/// reach nobody).
 pub struct Registration {
     shared: Arc<Shared>,
     io: Arc<ScheduledIo>,
     token: Token,
+    fd: RawFd,
 }
 
 impl Registration {
@@ -213,11 +217,10 @@ impl Registration {
     /// let reactor = corio_reactor::Reactor::new().unwrap();
     /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let mut a = mio::net::UnixStream::from_std(a);
-    /// let reg = reactor.io_handle().register(&mut a, Interest::READABLE).unwrap();
+    /// let reg = reactor.io_handle().register(&a, Interest::READABLE).unwrap();
     /// let mut cx = Context::from_waker(Waker::noop());
     /// assert!(reg.poll_ready(Direction::Read, &mut cx).is_pending()); // nothing sent
-    /// # reg.deregister(&mut a).unwrap();
+    /// # reg.deregister().unwrap();
     /// ```
     pub fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<ReadyEvent> {
         self.io.poll_ready(direction, cx)
@@ -233,15 +236,14 @@ impl Registration {
     /// let mut reactor = corio_reactor::Reactor::new().unwrap();
     /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let mut a = mio::net::UnixStream::from_std(a);
-    /// let reg = reactor.io_handle().register(&mut a, Interest::READABLE).unwrap();
+    /// let reg = reactor.io_handle().register(&a, Interest::READABLE).unwrap();
     /// b.write_all(b"x").unwrap();
     /// reactor.park(Some(Duration::from_secs(5))).unwrap();
     /// let mut cx = Context::from_waker(Waker::noop());
     /// let Poll::Ready(ev) = reg.poll_ready(Direction::Read, &mut cx) else { panic!() };
     /// reg.clear_readiness(ev); // as if the read had said WouldBlock
     /// assert!(reg.readiness().is_empty());
-    /// # reg.deregister(&mut a).unwrap();
+    /// # reg.deregister().unwrap();
     /// ```
     pub fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event)
@@ -253,17 +255,17 @@ impl Registration {
     /// let reactor = corio_reactor::Reactor::new().unwrap();
     /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let mut a = mio::net::UnixStream::from_std(a);
-    /// let reg = reactor.io_handle().register(&mut a, corio_reactor::Interest::READABLE).unwrap();
+    /// let reg = reactor.io_handle().register(&a, corio_reactor::Interest::READABLE).unwrap();
     /// assert!(reg.readiness().is_empty()); // the reactor was not polled yet
-    /// # reg.deregister(&mut a).unwrap();
+    /// # reg.deregister().unwrap();
     /// ```
     pub fn readiness(&self) -> Ready {
         self.io.readiness()
     }
 
-    /// Removes `source` from the reactor and frees the registration; tasks
-    /// still waiting on it are woken and see it shut down.
+    /// Removes the source from the reactor and frees the registration (call
+    /// it before closing the source); tasks still waiting on it are woken
+    /// and see it shut down.
     ///
     /// # Errors
     ///
@@ -273,17 +275,13 @@ impl Registration {
     /// let reactor = corio_reactor::Reactor::new().unwrap();
     /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let mut a = mio::net::UnixStream::from_std(a);
     /// let h = reactor.io_handle();
-    /// let reg = h.register(&mut a, corio_reactor::Interest::READABLE).unwrap();
-    /// reg.deregister(&mut a).unwrap();
+    /// let reg = h.register(&a, corio_reactor::Interest::READABLE).unwrap();
+    /// reg.deregister().unwrap();
     /// assert_eq!(h.registered(), 0);
     /// ```
-    pub fn deregister<S>(self, source: &mut S) -> io::Result<()>
-    where
-        S: mio::event::Source + ?Sized,
-    {
-        let r = self.shared.registry.deregister(source);
+    pub fn deregister(self) -> io::Result<()> {
+        let r = self.shared.registry.deregister(self.fd);
         drop(self);
         r
     }
@@ -312,23 +310,23 @@ mod tests {
     use std::task::{Context, Poll, Waker};
     use std::time::Duration;
 
-    use mio::Interest;
+    use crate::Interest;
 
     use crate::{Direction, Reactor};
 
-    fn pair() -> (mio::net::UnixStream, UnixStream) {
+    fn pair() -> (UnixStream, UnixStream) {
         let (a, b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
-        (mio::net::UnixStream::from_std(a), b)
+        (a, b)
     }
 
     #[test]
     fn an_event_for_a_registered_socket_reaches_its_registration() {
         let mut reactor = Reactor::new().unwrap();
-        let (mut a, mut b) = pair();
+        let (a, mut b) = pair();
         let reg = reactor
             .io_handle()
-            .register(&mut a, Interest::READABLE)
+            .register(&a, Interest::READABLE)
             .unwrap();
         let mut cx = Context::from_waker(Waker::noop());
         assert!(reg.poll_ready(Direction::Read, &mut cx).is_pending());
@@ -338,45 +336,45 @@ mod tests {
             panic!("no readiness after the event")
         };
         assert!(ev.ready.is_readable() && !ev.shutdown);
-        reg.deregister(&mut a).unwrap();
+        reg.deregister().unwrap();
     }
 
     #[test]
     fn a_slot_reused_after_deregistration_gets_a_new_token_and_old_events_reach_nobody() {
         let mut reactor = Reactor::new().unwrap();
         let h = reactor.io_handle();
-        let (mut a, mut peer_a) = pair();
-        let first = h.register(&mut a, Interest::READABLE).unwrap();
+        let (a, mut peer_a) = pair();
+        let first = h.register(&a, Interest::READABLE).unwrap();
         let old_token = first.token;
         // An event is queued in epoll for `a`...
         peer_a.write_all(b"x").unwrap();
         // ...then it is deregistered and its slot reused before the reactor
         // looks at the event.
-        first.deregister(&mut a).unwrap();
-        let (mut c, _peer_c) = pair();
-        let second = h.register(&mut c, Interest::READABLE).unwrap();
+        first.deregister().unwrap();
+        let (c, _peer_c) = pair();
+        let second = h.register(&c, Interest::READABLE).unwrap();
         assert_ne!(second.token, old_token, "same slot, new generation");
         assert_eq!(
             second.token.0 & super::INDEX_MASK,
             old_token.0 & super::INDEX_MASK
         );
-        assert!(h.shared.lookup(old_token).is_none());
+        assert!(h.shared.lookup(old_token.0).is_none());
         reactor.park(Some(Duration::from_millis(20))).unwrap();
         let mut cx = Context::from_waker(Waker::noop());
         assert!(
             second.poll_ready(Direction::Read, &mut cx).is_pending(),
             "the old source's event reached the new one"
         );
-        second.deregister(&mut c).unwrap();
+        second.deregister().unwrap();
     }
 
     #[test]
     fn dropping_the_reactor_shuts_its_registrations_down() {
         let reactor = Reactor::new().unwrap();
-        let (mut a, _b) = pair();
+        let (a, _b) = pair();
         let reg = reactor
             .io_handle()
-            .register(&mut a, Interest::READABLE | Interest::WRITABLE)
+            .register(&a, Interest::READABLE | Interest::WRITABLE)
             .unwrap();
         drop(reactor);
         let mut cx = Context::from_waker(Waker::noop());
