@@ -31,6 +31,8 @@
 mod clock;
 mod context;
 mod context_var;
+#[cfg(not(loom))]
+pub mod io;
 mod runtime;
 mod shield;
 pub mod task_group;

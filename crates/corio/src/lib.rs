@@ -189,6 +189,7 @@ where
     }
 }
 
+pub mod net;
 pub mod signal;
 
 mod gather;

@@ -83,6 +83,9 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     pub(crate) num_workers: usize,
     exception_handler: ExceptionHandler,
+    /// Each worker's reactor, for registering I/O sources in it.
+    #[cfg(not(loom))]
+    pub(crate) io: Box<[corio_reactor::IoHandle]>,
     /// Debug mode: `Some(threshold)` reports polls slower than it, and
     /// records where each task was created.
     pub(crate) slow_poll: Option<std::time::Duration>,
@@ -249,8 +252,12 @@ impl Shared {
     ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
         let mut cores = Vec::with_capacity(num_workers);
         let mut remotes = Vec::with_capacity(num_workers);
+        #[cfg(not(loom))]
+        let mut io = Vec::with_capacity(num_workers);
         for index in 0..num_workers {
             let driver = park::new_driver()?;
+            #[cfg(not(loom))]
+            io.push(driver.io_handle());
             let core = Core::new(index, driver);
             remotes.push(Remote {
                 stealer: core.run_queue.stealer(),
@@ -279,6 +286,8 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             num_workers,
             exception_handler,
+            #[cfg(not(loom))]
+            io: io.into_boxed_slice(),
             slow_poll,
             core0: Mutex::new(None),
         });

@@ -36,6 +36,9 @@ pub trait Driver: Send + 'static {
     fn park(&mut self, timeout: Option<Duration>);
     /// A cross-thread handle to interrupt `park`.
     fn unparker(&self) -> Self::Unpark;
+    /// Delivers the I/O events that are ready now, without blocking (a busy
+    /// worker's periodic look at its reactor). Nothing by default.
+    fn poll_events(&mut self) {}
 }
 
 /// Interrupts a [`Driver::park`].
@@ -58,6 +61,12 @@ impl Driver for corio_reactor::Reactor {
 
     fn unparker(&self) -> corio_reactor::Unparker {
         corio_reactor::Reactor::unparker(self)
+    }
+
+    fn poll_events(&mut self) {
+        if let Err(e) = corio_reactor::Reactor::park(self, Some(Duration::ZERO)) {
+            debug_assert!(false, "epoll_wait failed: {e}");
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 
-use super::park::DefaultDriver;
+use super::park::{DefaultDriver, Driver as _};
 use super::pool::LocalCache;
 use super::{Push, Shared};
 use crate::context;
@@ -175,6 +175,8 @@ impl WorkerCx {
         let shared = &*self.shared;
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
             core.now_centis.set(crate::clock::now_centis());
+            // A busy worker never parks: look at its reactor now and then.
+            core.driver.borrow_mut().poll_events();
             self.fire_own_timers();
             self.collect_inbox();
             if let Some(task) = shared.injector.pop() {
