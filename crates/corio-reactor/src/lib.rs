@@ -106,6 +106,10 @@ impl std::ops::BitOr for Interest {
     }
 }
 
+/// The token bit of a watched peer reactor (see [`Reactor::watch_peer`]);
+/// registration tokens never have it.
+const PEER_BIT: usize = 1 << (usize::BITS - 1);
+
 /// How many readiness events one `epoll_wait` may return.
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -117,6 +121,8 @@ pub struct Reactor {
     events: sys::Events,
     notifier: sys::Notifier,
     shared: Arc<registration::Shared>,
+    /// Watched peers whose reactors reported events in the last `park`.
+    ready_peers: Vec<usize>,
 }
 
 impl Reactor {
@@ -142,6 +148,7 @@ impl Reactor {
             events: sys::Events::with_capacity(EVENTS_CAPACITY),
             notifier,
             shared,
+            ready_peers: Vec::new(),
         })
     }
 
@@ -157,6 +164,48 @@ impl Reactor {
     pub fn unparker(&self) -> Unparker {
         Unparker {
             notifier: self.notifier.clone(),
+        }
+    }
+
+    /// Makes this reactor's `park` return when `peer` has events ready, by
+    /// watching `peer`'s epoll fd (edge-triggered) from this one; `index`
+    /// names the peer in [`take_ready_peers`](Reactor::take_ready_peers).
+    /// Lets an idle thread wake up to drain a busy thread's reactor.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the registration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut idle = corio_reactor::Reactor::new().unwrap();
+    /// let busy = corio_reactor::Reactor::new().unwrap();
+    /// idle.watch_peer(&busy, 1).unwrap();
+    /// busy.unparker().unpark(); // an event in the busy reactor...
+    /// idle.park(Some(Duration::from_secs(5))).unwrap(); // ...wakes the idle one
+    /// let mut peers = Vec::new();
+    /// idle.take_ready_peers(|p| peers.push(p));
+    /// assert_eq!(peers, [1]);
+    /// ```
+    pub fn watch_peer(&self, peer: &Reactor, index: usize) -> io::Result<()> {
+        assert!(index & PEER_BIT == 0, "corio: peer index out of range");
+        self.shared.registrar().register(
+            peer.selector.raw_fd(),
+            PEER_BIT | index,
+            Interest::READABLE,
+        )
+    }
+
+    /// Hands over (and forgets) the watched peers whose reactors had events
+    /// at the last `park`.
+    ///
+    /// ```
+    /// let mut r = corio_reactor::Reactor::new().unwrap();
+    /// r.take_ready_peers(|_| unreachable!());
+    /// ```
+    pub fn take_ready_peers(&mut self, mut f: impl FnMut(usize)) {
+        for p in self.ready_peers.drain(..) {
+            f(p);
         }
     }
 
@@ -200,7 +249,13 @@ impl Reactor {
         self.selector.select(&mut self.events, timeout)?;
         let mut n = 0;
         let shared = &self.shared;
+        let peers = &mut self.ready_peers;
         self.events.for_each(|token, ready| {
+            if token & PEER_BIT != 0 {
+                // A watched peer's reactor has events: its owner may be busy.
+                peers.push(token & !PEER_BIT);
+                return;
+            }
             n += 1;
             // A stale token (deregistered, slot reused) reaches nobody.
             if let Some(io) = shared.lookup(token) {

@@ -41,6 +41,8 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 pub(crate) struct Shared {
     registry: Registrar,
     slab: parking_lot::Mutex<Slab>,
+    /// `Slab::live`, readable without the lock (a hint for helpers).
+    live: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Default)]
@@ -61,10 +63,15 @@ impl Shared {
         Shared {
             registry,
             slab: parking_lot::Mutex::new(Slab::default()),
+            live: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     /// The `ScheduledIo` an event's token names, if it is still registered.
+    pub(crate) fn registrar(&self) -> &Registrar {
+        &self.registry
+    }
+
     pub(crate) fn lookup(&self, token: usize) -> Option<Arc<ScheduledIo>> {
         let index = token & INDEX_MASK;
         let generation = token >> INDEX_BITS;
@@ -102,6 +109,8 @@ impl Shared {
             "corio: more than 2^32 sources registered in one reactor"
         );
         slab.live += 1;
+        self.live
+            .store(slab.live, std::sync::atomic::Ordering::Relaxed);
         let entry = &mut slab.entries[index];
         entry.io = Some(io.clone());
         // Generations wrap within the token's upper bits; the reserved
@@ -118,6 +127,8 @@ impl Shared {
             entry.generation = (entry.generation + 1) & (usize::MAX >> (INDEX_BITS + 1));
             slab.free.push(index);
             slab.live -= 1;
+            self.live
+                .store(slab.live, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -172,6 +183,17 @@ impl IoHandle {
             token,
             fd,
         })
+    }
+
+    /// Whether any source is registered (a lock-free hint, for threads
+    /// deciding whether to drain this reactor).
+    ///
+    /// ```
+    /// let reactor = corio_reactor::Reactor::new().unwrap();
+    /// assert!(!reactor.io_handle().has_sources());
+    /// ```
+    pub fn has_sources(&self) -> bool {
+        self.shared.live.load(std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     /// How many sources are registered now.

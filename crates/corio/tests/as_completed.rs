@@ -19,11 +19,13 @@ async fn next<T>(s: &mut AsCompleted<T>) -> Option<<AsCompleted<T> as Stream>::I
 #[test]
 fn outcomes_come_in_completion_order_panics_included() {
     rt(2).run(async {
-        let tasks = [30u32, 10, 20].map(|ms| {
+        // Far apart: a panic's backtrace (RUST_BACKTRACE=1) can take tens
+        // of milliseconds to print before the task completes.
+        let tasks = [300u32, 10, 150].map(|ms| {
             corio::spawn(async move {
                 corio::sleep(ms * MS).await.unwrap();
-                if ms == 20 {
-                    panic!("twenty");
+                if ms == 150 {
+                    panic!("one hundred fifty");
                 }
                 ms
             })
@@ -31,7 +33,7 @@ fn outcomes_come_in_completion_order_panics_included() {
         let mut s = corio::as_completed(tasks, None);
         assert_eq!(next(&mut s).await.unwrap().unwrap().unwrap(), 10);
         assert!(next(&mut s).await.unwrap().unwrap().unwrap_err().is_panic());
-        assert_eq!(next(&mut s).await.unwrap().unwrap().unwrap(), 30);
+        assert_eq!(next(&mut s).await.unwrap().unwrap().unwrap(), 300);
         assert!(next(&mut s).await.is_none());
         assert!(next(&mut s).await.is_none());
     });

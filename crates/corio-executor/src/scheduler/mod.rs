@@ -97,6 +97,10 @@ pub(crate) struct Shared {
 pub(crate) struct Remote {
     pub(crate) stealer: Stealer<Notified>,
     pub(crate) parker: Parker<DriverUnpark>,
+    /// The worker's event loop. Its owner holds the lock while it parks in
+    /// it; an idle peer try-locks it to drain events of a busy owner
+    /// (I/O helping, see `worker.rs`).
+    pub(crate) driver: Mutex<DefaultDriver>,
     /// `!Send` tasks of this worker woken from other threads.
     inbox: Mutex<Inbox>,
     inbox_flag: AtomicBool,
@@ -258,10 +262,11 @@ impl Shared {
             let driver = park::new_driver()?;
             #[cfg(not(loom))]
             io.push(driver.io_handle());
-            let core = Core::new(index, driver);
+            let core = Core::new(index);
             remotes.push(Remote {
                 stealer: core.run_queue.stealer(),
-                parker: Parker::new(core.driver.borrow().unparker()),
+                parker: Parker::new(driver.unparker()),
+                driver: Mutex::new(driver),
                 inbox: Mutex::new(Inbox {
                     queue: VecDeque::new(),
                     closed: false,
@@ -270,6 +275,19 @@ impl Shared {
                 parks: AtomicUsize::new(0),
             });
             cores.push(core);
+        }
+        // I/O helping: an idle worker wakes when a busy peer's reactor has
+        // events, and drains them (see `worker.rs`), because its epoll
+        // watches the peer's epoll fd. Linux forbids cycles of watched
+        // epolls (ELOOP) and deep nesting, so workers pair up: each odd
+        // worker watches the even one before it (worker 1 watches worker
+        // 0, the thread that calls `run`). Other busy workers are still
+        // helped by any worker about to park (it try-locks every peer's
+        // reactor first).
+        #[cfg(not(loom))]
+        for j in (1..num_workers).step_by(2) {
+            let me = remotes[j].driver.lock();
+            me.watch_peer(&remotes[j - 1].driver.lock(), j - 1)?;
         }
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),

@@ -37,8 +37,16 @@ pub trait Driver: Send + 'static {
     /// A cross-thread handle to interrupt `park`.
     fn unparker(&self) -> Self::Unpark;
     /// Delivers the I/O events that are ready now, without blocking (a busy
-    /// worker's periodic look at its reactor). Nothing by default.
-    fn poll_events(&mut self) {}
+    /// worker's periodic look at its reactor, or an idle worker helping a
+    /// busy one); returns how many. Nothing by default.
+    fn poll_events(&mut self) -> usize {
+        0
+    }
+    /// Hands over the peers (worker indices) whose reactors had events at
+    /// the last `park` (see `Reactor::watch_peer`). None by default.
+    fn take_ready_peers(&mut self, f: &mut dyn FnMut(usize)) {
+        let _ = f;
+    }
 }
 
 /// Interrupts a [`Driver::park`].
@@ -63,10 +71,18 @@ impl Driver for corio_reactor::Reactor {
         corio_reactor::Reactor::unparker(self)
     }
 
-    fn poll_events(&mut self) {
-        if let Err(e) = corio_reactor::Reactor::park(self, Some(Duration::ZERO)) {
-            debug_assert!(false, "epoll_wait failed: {e}");
+    fn poll_events(&mut self) -> usize {
+        match corio_reactor::Reactor::park(self, Some(Duration::ZERO)) {
+            Ok(n) => n,
+            Err(e) => {
+                debug_assert!(false, "epoll_wait failed: {e}");
+                0
+            }
         }
+    }
+
+    fn take_ready_peers(&mut self, f: &mut dyn FnMut(usize)) {
+        corio_reactor::Reactor::take_ready_peers(self, f)
     }
 }
 

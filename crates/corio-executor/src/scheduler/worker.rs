@@ -22,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 
-use super::park::{DefaultDriver, Driver as _};
+use super::park::Driver as _;
 use super::pool::LocalCache;
 use super::{Push, Shared};
 use crate::context;
@@ -49,7 +49,6 @@ pub(crate) struct Core {
     pub(crate) now_centis: Cell<u32>,
     is_searching: Cell<bool>,
     rand: Cell<u32>,
-    pub(crate) driver: RefCell<DefaultDriver>,
     /// Free task blocks of this worker (see `pool.rs`).
     pub(crate) cache: RefCell<LocalCache>,
     /// Reused buffer for the wakers of fired timers.
@@ -57,7 +56,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(index: usize, driver: DefaultDriver) -> Core {
+    pub(crate) fn new(index: usize) -> Core {
         Core {
             index,
             run_queue: LocalQueue::new(),
@@ -67,7 +66,6 @@ impl Core {
             now_centis: Cell::new(crate::clock::now_centis()),
             is_searching: Cell::new(false),
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
-            driver: RefCell::new(driver),
             cache: RefCell::new(LocalCache::new()),
             fired: RefCell::new(Vec::new()),
         }
@@ -175,8 +173,11 @@ impl WorkerCx {
         let shared = &*self.shared;
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
             core.now_centis.set(crate::clock::now_centis());
-            // A busy worker never parks: look at its reactor now and then.
-            core.driver.borrow_mut().poll_events();
+            // A busy worker never parks: look at its reactor now and then
+            // (unless an idle peer is draining it right now).
+            if let Some(mut driver) = shared.remotes[core.index].driver.try_lock() {
+                driver.poll_events();
+            }
             self.fire_own_timers();
             self.collect_inbox();
             if let Some(task) = shared.injector.pop() {
@@ -353,8 +354,9 @@ impl WorkerCx {
         let core = &*self.core;
         let shared = &*self.shared;
         let index = core.index;
-        // Timers that are due make tasks runnable: no need to sleep.
-        if self.fire_own_timers() | self.help_with_timers() {
+        // Timers that are due, or a busy peer's I/O events, make tasks
+        // runnable: no need to sleep.
+        if self.fire_own_timers() | self.help_with_timers() | self.help_with_io(None) {
             return;
         }
         let was_last_searcher = shared
@@ -368,13 +370,15 @@ impl WorkerCx {
             .compare_exchange(NO_WATCHER, index, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok();
         let slot = &shared.timers[index];
+        let mut woken_by_peer = None;
         if let Some(until) = slot.prepare_park(&shared.timers, watching) {
             if !shared.is_shutdown() && !shared.has_inbox(index) {
                 let timeout = shared.clock.timeout_until(until);
                 if timeout != Some(std::time::Duration::ZERO) {
                     shared.remotes[index].parks.fetch_add(1, Ordering::Relaxed);
-                    let mut driver = core.driver.borrow_mut();
+                    let mut driver = shared.remotes[index].driver.lock();
                     shared.remotes[index].parker.park(&mut *driver, timeout);
+                    driver.take_ready_peers(&mut |peer| woken_by_peer = Some(peer));
                 }
             }
         }
@@ -390,6 +394,40 @@ impl WorkerCx {
         if watching {
             self.help_with_timers();
         }
+        if let Some(peer) = woken_by_peer {
+            // The neighbour's reactor has events and we are idle: drain it,
+            // in case its owner is busy (if it is parked, it holds the lock
+            // and drains them itself).
+            self.help_with_io(Some(peer));
+        }
+    }
+
+    /// I/O helping: drains the reactors of other workers that are not in
+    /// them right now (their owners are busy), so their tasks' I/O events
+    /// are not stuck behind a long poll; the woken tasks come to this
+    /// worker's queue. `only`: just that worker. True if any event was
+    /// delivered.
+    fn help_with_io(&self, only: Option<usize>) -> bool {
+        if cfg!(loom) {
+            // The models check the scheduler; reactors are not modelled.
+            return false;
+        }
+        let shared = &*self.shared;
+        let mut delivered = 0;
+        for (i, remote) in shared.remotes.iter().enumerate() {
+            if i == self.core.index || only.is_some_and(|o| o != i) {
+                continue;
+            }
+            #[cfg(not(loom))]
+            if !shared.io[i].has_sources() {
+                continue;
+            }
+            // Held by its owner while it parks, which handles its own events.
+            if let Some(mut driver) = remote.driver.try_lock() {
+                delivered += driver.poll_events();
+            }
+        }
+        delivered > 0
     }
 
     /// Worker 0 is leaving `run`: hand its stealable work to the other
