@@ -81,6 +81,19 @@ fn an_echo_round_trip_over_loopback_returns_the_same_bytes() {
 }
 
 #[test]
+fn futures_util_extension_traits_work_on_corio_sockets() {
+    use corio::net::{AsyncReadExt, AsyncWriteExt};
+    rt(2).run(async {
+        let addr = echo_server().await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"through the ext traits").await.unwrap();
+        let mut back = [0; 22];
+        c.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"through the ext traits");
+    });
+}
+
+#[test]
 fn two_hundred_concurrent_connections_are_all_served() {
     rt(2).run(async {
         let addr = echo_server().await;

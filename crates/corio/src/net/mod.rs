@@ -11,10 +11,18 @@
 //! |---|---|
 //! | `await asyncio.start_server(cb, host, port)` | `TcpListener::bind(addr).await?`, then `accept().await` in a loop |
 //! | `reader, writer = await asyncio.open_connection(host, port)` | `TcpStream::connect(addr).await?` (`AsyncRead + AsyncWrite`; `into_split()` for two halves) |
-//! | `await reader.read(n)`, `writer.write(b); await writer.drain()` | `futures_io::AsyncRead::poll_read`, `AsyncWrite::poll_write` (use an extension trait such as futures-util's `AsyncReadExt`) |
+//! | `await reader.read(n)`, `readexactly(n)` | `stream.read(&mut buf).await`, `stream.read_exact(&mut buf).await` ([`AsyncReadExt`]) |
+//! | `writer.write(b); await writer.drain()` | `stream.write_all(b).await` ([`AsyncWriteExt`]) |
 //! | `writer.write_eof()` | `stream.shutdown(Shutdown::Write)` |
 
 mod tcp;
 
 pub use corio_executor::io::{into_cancelled, is_cancelled};
+/// The `futures-io` traits the sockets implement, and futures-util's
+/// extension traits and helpers for them (`read_exact`, `write_all`,
+/// `copy`, buffered readers...), re-exported rather than rewritten.
+pub use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
+pub use futures_util::io::{
+    copy, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter,
+};
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};

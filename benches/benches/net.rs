@@ -1,0 +1,122 @@
+//! TCP on loopback, corio against tokio, same worker count:
+//!
+//! * `tcp_echo/corio`, `tcp_echo/tokio`: an echo server (one task per
+//!   connection) and 50 client tasks, each doing 2 000 round trips of 64
+//!   bytes over its own connection with `TCP_NODELAY`, on the same runtime.
+//!
+//! The reactor backend is the default (mio) unless the bench is built with
+//! `--features corio/polling`. See `docs/benchmarks.md`.
+
+use std::time::Duration;
+
+use corio_benches::{corio_runtime, criterion, tokio_runtime};
+use criterion::Criterion;
+
+/// Client connections.
+const CONNECTIONS: usize = 50;
+/// Round trips per connection.
+const ROUND_TRIPS: usize = 2_000;
+/// Bytes per message.
+const MESSAGE: usize = 64;
+
+async fn corio_echo() {
+    use corio::net::{AsyncReadExt, AsyncWriteExt, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = corio::spawn(async move {
+        for _ in 0..CONNECTIONS {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.set_nodelay(true).unwrap();
+            drop(corio::spawn(async move {
+                let mut buf = [0u8; MESSAGE];
+                while s.read_exact(&mut buf).await.is_ok() {
+                    if s.write_all(&buf).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    });
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            corio::spawn(async move {
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                c.set_nodelay(true).unwrap();
+                let msg = [7u8; MESSAGE];
+                let mut buf = [0u8; MESSAGE];
+                for _ in 0..ROUND_TRIPS {
+                    c.write_all(&msg).await.unwrap();
+                    c.read_exact(&mut buf).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    server.await.unwrap();
+}
+
+async fn tokio_echo() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        for _ in 0..CONNECTIONS {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; MESSAGE];
+                while s.read_exact(&mut buf).await.is_ok() {
+                    if s.write_all(&buf).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                c.set_nodelay(true).unwrap();
+                let msg = [7u8; MESSAGE];
+                let mut buf = [0u8; MESSAGE];
+                for _ in 0..ROUND_TRIPS {
+                    c.write_all(&msg).await.unwrap();
+                    c.read_exact(&mut buf).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    server.await.unwrap();
+}
+
+fn net(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tcp_echo");
+    {
+        let rt = corio_runtime();
+        group.bench_function("corio", |b| {
+            b.iter(|| rt.run(async { corio::spawn(corio_echo()).await.unwrap() }))
+        });
+    }
+    {
+        let rt = tokio_runtime();
+        group.bench_function("tokio", |b| {
+            b.iter(|| rt.block_on(async { tokio::spawn(tokio_echo()).await.unwrap() }))
+        });
+    }
+    group.finish();
+}
+
+// What `criterion_group!` + `criterion_main!` expand to, minus the
+// undocumented `pub fn` the former generates.
+fn main() {
+    let mut c = criterion(Duration::from_secs(10));
+    net(&mut c);
+    c.final_summary();
+}
