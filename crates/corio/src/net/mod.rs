@@ -1,5 +1,5 @@
-//! Networking (asyncio's streams and servers): TCP today; UDP and Unix
-//! sockets come next.
+//! Networking (asyncio's streams, servers and datagram endpoints): TCP,
+//! UDP, and Unix stream and datagram sockets.
 //!
 //! Sockets are registered in the reactor of the worker that creates them
 //! (see `corio_executor::io`), implement the `futures-io` traits, and every
@@ -16,6 +16,9 @@
 //! | `writer.write_eof()` | `stream.shutdown(Shutdown::Write)` |
 
 mod tcp;
+mod udp;
+#[cfg(unix)]
+mod unix;
 
 pub use corio_executor::io::{into_cancelled, is_cancelled};
 /// The `futures-io` traits the sockets implement, and futures-util's
@@ -26,3 +29,6 @@ pub use futures_util::io::{
     copy, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter,
 };
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -13,7 +13,7 @@ use corio_executor::io::{Direction, Interest, PollEvented};
 
 /// Notes where the task waits if `p` is pending (the `.await` of the
 /// public method, captured with `#[track_caller]`).
-fn track<T>(at: &'static Location<'static>, p: Poll<T>) -> Poll<T> {
+pub(super) fn track<T>(at: &'static Location<'static>, p: Poll<T>) -> Poll<T> {
     if p.is_pending() {
         corio_executor::note_suspended(at);
     }
@@ -22,7 +22,7 @@ fn track<T>(at: &'static Location<'static>, p: Poll<T>) -> Poll<T> {
 
 /// Resolves `addr` and tries `f` on each address in turn; the last error
 /// if none works.
-fn each_addr<T>(
+pub(super) fn each_addr<T>(
     addr: impl ToSocketAddrs,
     mut f: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
