@@ -812,6 +812,26 @@ impl Handle {
         Some(Handle { shared })
     }
 
+    /// Sends a report that is not a panic to the runtime's exception
+    /// handler (the default handler prints it to stderr): what corio's own
+    /// I/O layer uses for conditions it handles but that an operator should
+    /// know of, such as an accept loop out of file descriptors.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .exception_handler(move |cx| s.lock().unwrap().push(cx.message().to_owned()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.handle().report("disk almost full");
+    /// assert_eq!(*seen.lock().unwrap(), ["disk almost full"]);
+    /// ```
+    pub fn report(&self, message: &str) {
+        self.shared.report(None, message, None);
+    }
+
     /// Spawns a task on the runtime, from any thread.
     ///
     /// ```

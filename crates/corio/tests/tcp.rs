@@ -342,3 +342,39 @@ fn an_idle_worker_delivers_the_io_events_of_a_worker_stuck_in_a_long_poll() {
         }
     }
 }
+
+#[test]
+fn dropping_a_stream_mid_read_in_another_task_breaks_nothing() {
+    rt(2).run(async {
+        let addr = echo_server().await;
+        for _ in 0..50 {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let laddr = listener.local_addr().unwrap();
+            let mut writer = TcpStream::connect(laddr).await.unwrap();
+            let (s, _) = listener.accept().await.unwrap();
+            let reader = corio::spawn(async move {
+                let mut s = s;
+                read(&mut s, &mut [0; 8]).await
+            });
+            corio::yield_now().await.unwrap();
+            // Data arrives while the reader (and its stream) is torn down.
+            let w = corio::spawn(async move {
+                let _ = write_all(&mut writer, b"racing").await;
+                writer
+            });
+            reader.abort();
+            // It read the data first, or was dropped mid-read.
+            match reader.await {
+                Ok(r) => assert_eq!(r.unwrap(), 6),
+                Err(e) => assert!(e.is_cancelled()),
+            }
+            drop(w.await.unwrap());
+        }
+        // Everything else still works.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        write_all(&mut c, b"still fine").await.unwrap();
+        let mut back = [0; 10];
+        read_exact(&mut c, &mut back).await.unwrap();
+        assert_eq!(&back, b"still fine");
+    });
+}

@@ -152,7 +152,9 @@ impl TcpListener {
         self.io.poll_io(cx, Direction::Read, |l| l.accept())
     }
 
-    /// The connections, as a `futures_core::Stream` (asyncio's server loop).
+    /// The connections, as a `futures_core::Stream` (asyncio's server
+    /// loop), which survives running out of file descriptors; see
+    /// [`Incoming`].
     ///
     /// ```
     /// use std::pin::Pin;
@@ -166,7 +168,12 @@ impl TcpListener {
     /// });
     /// ```
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
+        Incoming {
+            listener: self,
+            backoff: None,
+            delay: BACKOFF_START,
+            reported: false,
+        }
     }
 }
 
@@ -178,8 +185,15 @@ impl fmt::Debug for TcpListener {
     }
 }
 
-/// The stream of [`TcpListener::incoming`]: every accepted connection
-/// (an `Err` for a failed accept; the stream goes on after it).
+/// The stream of [`TcpListener::incoming`]: every accepted connection.
+///
+/// It is an accept loop that keeps serving: when the process is out of
+/// file descriptors (`EMFILE`, `ENFILE`) or kernel memory (`ENOBUFS`,
+/// `ENOMEM`), it reports it once to the runtime's exception handler, backs
+/// off (5 ms, doubling up to 1 s, reset by the next success) and tries
+/// again; a connection that was aborted before it was accepted
+/// (`ECONNABORTED`, `EPROTO`) is skipped. Other errors are yielded as
+/// `Err`, and the stream goes on after them.
 ///
 /// ```
 /// corio::run(async {
@@ -189,14 +203,67 @@ impl fmt::Debug for TcpListener {
 /// ```
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
+    backoff: Option<corio_executor::Sleep>,
+    delay: std::time::Duration,
+    reported: bool,
+}
+
+/// The first back-off after running out of descriptors.
+const BACKOFF_START: std::time::Duration = std::time::Duration::from_millis(5);
+/// The longest back-off.
+const BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+fn aborted_before_accept(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::ConnectionAborted || e.raw_os_error() == Some(libc::EPROTO)
 }
 
 impl futures_core::Stream for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let r = std::task::ready!(self.listener.poll_accept_raw(cx));
-        Poll::Ready(Some(r.and_then(|(s, _)| TcpStream::from_mio(s))))
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(sleep) = &mut this.backoff {
+                match Pin::new(sleep).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(c)) => {
+                        return Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::Interrupted,
+                            c,
+                        ))))
+                    }
+                    Poll::Ready(Ok(())) => this.backoff = None,
+                }
+            }
+            match std::task::ready!(this.listener.poll_accept_raw(cx)) {
+                Ok((s, _)) => {
+                    this.delay = BACKOFF_START;
+                    return Poll::Ready(Some(TcpStream::from_mio(s)));
+                }
+                Err(e) if out_of_resources(&e) => {
+                    if !std::mem::replace(&mut this.reported, true) {
+                        if let Some(h) = corio_executor::Handle::try_current() {
+                            h.report(&format!(
+                                "corio: accept on {:?} failed: {e}; backing off and retrying \
+                                 (raise the file descriptor limit, or close idle connections)",
+                                this.listener.local_addr().ok()
+                            ));
+                        }
+                    }
+                    this.backoff = Some(corio_executor::sleep(this.delay));
+                    this.delay = (this.delay * 2).min(BACKOFF_MAX);
+                }
+                Err(e) if aborted_before_accept(&e) => {}
+                Err(e) => return Poll::Ready(Some(Err(e))),
+            }
+        }
     }
 }
 
