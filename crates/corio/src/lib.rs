@@ -189,6 +189,8 @@ where
     }
 }
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod net;
 pub mod signal;
 
