@@ -6,8 +6,19 @@
 //!   each sending 200 `GET /` requests in turn (10 000 requests per
 //!   iteration); the throughput is requests / time.
 //!
-//! See `docs/benchmarks.md` (and `examples/http_hello.rs` for running the
-//! corio server against an external load generator such as `wrk`).
+//! See `docs/benchmarks.md`. To drive `examples/http_hello.rs` with an
+//! external load generator instead, install Debian's `wrk`
+//! (`sudo apt-get install wrk`) and run, in two terminals:
+//!
+//! ```sh
+//! cargo run --release --features corio/hyper --example http_hello
+//! wrk -t2 -c50 -d10s http://127.0.0.1:3000/
+//! ```
+//!
+//! (`oha`, from crates.io with `cargo install oha`, works the same way:
+//! `oha -c 50 -z 10s http://127.0.0.1:3000/`.) On a 2-core machine the
+//! generator competes with the server for the cores, so the recorded
+//! numbers come from this in-process client.
 
 use std::convert::Infallible;
 use std::time::Duration;

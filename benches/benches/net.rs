@@ -2,7 +2,10 @@
 //!
 //! * `tcp_echo/corio`, `tcp_echo/tokio`: an echo server (one task per
 //!   connection) and 50 client tasks, each doing 2 000 round trips of 64
-//!   bytes over its own connection with `TCP_NODELAY`, on the same runtime.
+//!   bytes over its own connection with `TCP_NODELAY`, on the same runtime;
+//! * `tcp_ping_pong/*`: the same with one connection and 20 000 round trips:
+//!   latency-bound, the workers are mostly idle (what waking an idle worker
+//!   for a peer's events costs shows here).
 //!
 //! The reactor backend is the default (mio) unless the bench is built with
 //! `--features corio/polling`. See `docs/benchmarks.md`.
@@ -20,11 +23,15 @@ const ROUND_TRIPS: usize = 2_000;
 const MESSAGE: usize = 64;
 
 async fn corio_echo() {
+    corio_echo_with(CONNECTIONS, ROUND_TRIPS).await
+}
+
+async fn corio_echo_with(connections: usize, round_trips: usize) {
     use corio::net::{AsyncReadExt, AsyncWriteExt, TcpListener, TcpStream};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = corio::spawn(async move {
-        for _ in 0..CONNECTIONS {
+        for _ in 0..connections {
             let (mut s, _) = listener.accept().await.unwrap();
             s.set_nodelay(true).unwrap();
             drop(corio::spawn(async move {
@@ -37,14 +44,14 @@ async fn corio_echo() {
             }));
         }
     });
-    let clients: Vec<_> = (0..CONNECTIONS)
+    let clients: Vec<_> = (0..connections)
         .map(|_| {
             corio::spawn(async move {
                 let mut c = TcpStream::connect(addr).await.unwrap();
                 c.set_nodelay(true).unwrap();
                 let msg = [7u8; MESSAGE];
                 let mut buf = [0u8; MESSAGE];
-                for _ in 0..ROUND_TRIPS {
+                for _ in 0..round_trips {
                     c.write_all(&msg).await.unwrap();
                     c.read_exact(&mut buf).await.unwrap();
                 }
@@ -58,12 +65,16 @@ async fn corio_echo() {
 }
 
 async fn tokio_echo() {
+    tokio_echo_with(CONNECTIONS, ROUND_TRIPS).await
+}
+
+async fn tokio_echo_with(connections: usize, round_trips: usize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
-        for _ in 0..CONNECTIONS {
+        for _ in 0..connections {
             let (mut s, _) = listener.accept().await.unwrap();
             s.set_nodelay(true).unwrap();
             tokio::spawn(async move {
@@ -76,14 +87,14 @@ async fn tokio_echo() {
             });
         }
     });
-    let clients: Vec<_> = (0..CONNECTIONS)
+    let clients: Vec<_> = (0..connections)
         .map(|_| {
             tokio::spawn(async move {
                 let mut c = TcpStream::connect(addr).await.unwrap();
                 c.set_nodelay(true).unwrap();
                 let msg = [7u8; MESSAGE];
                 let mut buf = [0u8; MESSAGE];
-                for _ in 0..ROUND_TRIPS {
+                for _ in 0..round_trips {
                     c.write_all(&msg).await.unwrap();
                     c.read_exact(&mut buf).await.unwrap();
                 }
@@ -108,6 +119,23 @@ fn net(c: &mut Criterion) {
         let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
             b.iter(|| rt.block_on(async { tokio::spawn(tokio_echo()).await.unwrap() }))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("tcp_ping_pong");
+    {
+        let rt = corio_runtime();
+        group.bench_function("corio", |b| {
+            b.iter(|| rt.run(async { corio::spawn(corio_echo_with(1, 20_000)).await.unwrap() }))
+        });
+    }
+    {
+        let rt = tokio_runtime();
+        group.bench_function("tokio", |b| {
+            b.iter(|| {
+                rt.block_on(async { tokio::spawn(tokio_echo_with(1, 20_000)).await.unwrap() })
+            })
         });
     }
     group.finish();

@@ -9,8 +9,8 @@
 //! ([`PollEvented::poll_io`]):
 //!
 //! 1. is a cancellation point: a pending cancellation of the task completes
-//!    it with an `io::Error` that wraps [`Cancelled`] ([`is_cancelled`]
-//!    tells);
+//!    it with an `io::Error` that wraps [`Cancelled`]
+//!    ([`Cancelled::is`] or [`is_cancelled`] tells);
 //! 2. spends one unit of the cooperative budget;
 //! 3. waits for the direction's readiness ([`Registration::poll_ready`]);
 //! 4. tries the operation; on `WouldBlock` it clears exactly the readiness
@@ -85,7 +85,26 @@ impl<S: AsRawFd> PollEvented<S> {
     #[track_caller]
     pub fn new(source: S, interest: Interest) -> io::Result<PollEvented<S>> {
         let handle = current_io_handle();
+        let first = !handle.has_sources();
         let registration = handle.register(&source, interest)?;
+        if first {
+            // An idle peer that parked while no worker had sources sleeps
+            // without a timeout; wake one so that it parks again with the
+            // helping interval (I/O helping, `scheduler/worker.rs`).
+            let cx = context::worker();
+            if !cx.is_null() {
+                // SAFETY: the worker context outlives the calls made on its
+                // thread.
+                let cx = unsafe { &*cx };
+                if cx.shared.num_workers > 1 {
+                    for (i, remote) in cx.shared.remotes.iter().enumerate() {
+                        if i != cx.core.index {
+                            remote.parker.unpark();
+                        }
+                    }
+                }
+            }
+        }
         Ok(PollEvented {
             source: Some(source),
             registration: Some(registration),
@@ -235,7 +254,7 @@ fn cancelled_error(c: Cancelled) -> io::Error {
 /// assert!(!corio_executor::io::is_cancelled(&e));
 /// ```
 pub fn is_cancelled(err: &io::Error) -> bool {
-    err.get_ref().is_some_and(|e| e.is::<Cancelled>())
+    Cancelled::is(err)
 }
 
 /// The [`Cancelled`] inside an I/O error, taken out (to

@@ -180,20 +180,29 @@ impl Reactor {
     /// use std::time::Duration;
     /// let mut idle = corio_reactor::Reactor::new().unwrap();
     /// let busy = corio_reactor::Reactor::new().unwrap();
-    /// idle.watch_peer(&busy, 1).unwrap();
+    /// let _watch = idle.watch_peer(&busy, 1).unwrap();
     /// busy.unparker().unpark(); // an event in the busy reactor...
     /// idle.park(Some(Duration::from_secs(5))).unwrap(); // ...wakes the idle one
     /// let mut peers = Vec::new();
     /// idle.take_ready_peers(|p| peers.push(p));
     /// assert_eq!(peers, [1]);
     /// ```
-    pub fn watch_peer(&self, peer: &Reactor, index: usize) -> io::Result<()> {
+    pub fn watch_peer(&self, peer: &Reactor, index: usize) -> io::Result<PeerWatch> {
         assert!(index & PEER_BIT == 0, "corio: peer index out of range");
-        self.shared.registrar().register(
-            peer.selector.raw_fd(),
-            PEER_BIT | index,
-            Interest::READABLE,
-        )
+        let watch = PeerWatch {
+            watcher: Arc::clone(&self.shared),
+            fd: peer.selector.raw_fd(),
+            token: PEER_BIT | index,
+            armed: false,
+        };
+        watch
+            .watcher
+            .registrar()
+            .register(watch.fd, watch.token, Interest::READABLE)?;
+        Ok(PeerWatch {
+            armed: true,
+            ..watch
+        })
     }
 
     /// Hands over (and forgets) the watched peers whose reactors had events
@@ -276,6 +285,82 @@ impl Drop for Reactor {
 impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reactor").finish_non_exhaustive()
+    }
+}
+
+/// A watch made by [`Reactor::watch_peer`], held by the *watched* side to
+/// switch it off while it is parked itself (it then handles its own
+/// events, and waking the watcher too would only cost it a wakeup), and
+/// back on when it goes back to work. Created armed.
+///
+/// ```
+/// let idle = corio_reactor::Reactor::new().unwrap();
+/// let busy = corio_reactor::Reactor::new().unwrap();
+/// let mut watch = idle.watch_peer(&busy, 1).unwrap();
+/// watch.disarm(); // `busy` is about to park
+/// assert!(!watch.is_armed());
+/// watch.arm();    // `busy` is back at work
+/// assert!(watch.is_armed());
+/// ```
+pub struct PeerWatch {
+    watcher: Arc<registration::Shared>,
+    fd: std::os::fd::RawFd,
+    token: usize,
+    armed: bool,
+}
+
+impl PeerWatch {
+    /// Stops waking the watcher (one `epoll_ctl`); nothing if off already.
+    ///
+    /// ```
+    /// # let idle = corio_reactor::Reactor::new().unwrap();
+    /// # let busy = corio_reactor::Reactor::new().unwrap();
+    /// let mut watch = idle.watch_peer(&busy, 1).unwrap();
+    /// watch.disarm();
+    /// watch.disarm(); // no-op
+    /// ```
+    pub fn disarm(&mut self) {
+        if std::mem::replace(&mut self.armed, false) {
+            let _ = self.watcher.registrar().deregister(self.fd);
+        }
+    }
+
+    /// Wakes the watcher again on events (one `epoll_ctl`); nothing if on
+    /// already.
+    ///
+    /// ```
+    /// # let idle = corio_reactor::Reactor::new().unwrap();
+    /// # let busy = corio_reactor::Reactor::new().unwrap();
+    /// let mut watch = idle.watch_peer(&busy, 1).unwrap();
+    /// watch.arm(); // no-op: created armed
+    /// ```
+    pub fn arm(&mut self) {
+        if !self.armed {
+            self.armed = self
+                .watcher
+                .registrar()
+                .register(self.fd, self.token, Interest::READABLE)
+                .is_ok();
+        }
+    }
+
+    /// Whether the watch wakes the watcher now.
+    ///
+    /// ```
+    /// # let idle = corio_reactor::Reactor::new().unwrap();
+    /// # let busy = corio_reactor::Reactor::new().unwrap();
+    /// assert!(idle.watch_peer(&busy, 1).unwrap().is_armed());
+    /// ```
+    pub fn is_armed(&self) -> bool {
+        self.armed
+    }
+}
+
+impl fmt::Debug for PeerWatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeerWatch")
+            .field("armed", &self.armed)
+            .finish_non_exhaustive()
     }
 }
 

@@ -106,6 +106,10 @@ pub(crate) struct Remote {
     inbox_flag: AtomicBool,
     /// How many times this worker went to sleep (for `Metrics`).
     pub(crate) parks: AtomicUsize,
+    /// The worker's tick, published each loop turn (relaxed): a peer that
+    /// sees it unchanged over a helping interval knows this worker is stuck
+    /// in one long poll (I/O helping, `worker.rs`).
+    pub(crate) tick: AtomicUsize,
 }
 
 struct Inbox {
@@ -273,21 +277,9 @@ impl Shared {
                 }),
                 inbox_flag: AtomicBool::new(false),
                 parks: AtomicUsize::new(0),
+                tick: AtomicUsize::new(0),
             });
             cores.push(core);
-        }
-        // I/O helping: an idle worker wakes when a busy peer's reactor has
-        // events, and drains them (see `worker.rs`), because its epoll
-        // watches the peer's epoll fd. Linux forbids cycles of watched
-        // epolls (ELOOP) and deep nesting, so workers pair up: each odd
-        // worker watches the even one before it (worker 1 watches worker
-        // 0, the thread that calls `run`). Other busy workers are still
-        // helped by any worker about to park (it try-locks every peer's
-        // reactor first).
-        #[cfg(not(loom))]
-        for j in (1..num_workers).step_by(2) {
-            let me = remotes[j].driver.lock();
-            me.watch_peer(&remotes[j - 1].driver.lock(), j - 1)?;
         }
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),

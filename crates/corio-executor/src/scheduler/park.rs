@@ -42,11 +42,6 @@ pub trait Driver: Send + 'static {
     fn poll_events(&mut self) -> usize {
         0
     }
-    /// Hands over the peers (worker indices) whose reactors had events at
-    /// the last `park` (see `Reactor::watch_peer`). None by default.
-    fn take_ready_peers(&mut self, f: &mut dyn FnMut(usize)) {
-        let _ = f;
-    }
 }
 
 /// Interrupts a [`Driver::park`].
@@ -79,10 +74,6 @@ impl Driver for corio_reactor::Reactor {
                 0
             }
         }
-    }
-
-    fn take_ready_peers(&mut self, f: &mut dyn FnMut(usize)) {
-        corio_reactor::Reactor::take_ready_peers(self, f)
     }
 }
 
@@ -173,6 +164,11 @@ impl<U: Unpark> Parker<U> {
             state: AtomicUsize::new(EMPTY),
             unpark,
         }
+    }
+
+    /// Whether the worker is parked (or about to block) in its driver.
+    pub fn is_parked(&self) -> bool {
+        self.state.load(SeqCst) == PARKED
     }
 
     /// Wakes the worker if it is parked, or makes its next park return.

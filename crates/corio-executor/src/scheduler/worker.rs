@@ -23,6 +23,20 @@ use std::collections::VecDeque;
 use std::ptr::NonNull;
 
 use super::park::Driver as _;
+
+/// How long an idle worker sleeps before it looks whether a peer that is
+/// awake with I/O sources is stuck in one poll (and then drains that
+/// peer's reactor). Short enough that a stuck peer's connections see
+/// little delay; long enough that a peer merely busy is not raced for its
+/// events (which bounces its tasks between workers), and that an idle
+/// worker wakes at most 200 times a second for it.
+const HELP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// How long an idle worker sleeps at most while every peer with I/O
+/// sources is parked too: one of them may wake and get stuck meanwhile, so
+/// it looks again (20 wakeups a second per idle worker, only while some
+/// worker has sockets).
+const HELP_RECHECK: std::time::Duration = std::time::Duration::from_millis(50);
 use super::pool::LocalCache;
 use super::{Push, Shared};
 use crate::context;
@@ -53,6 +67,9 @@ pub(crate) struct Core {
     pub(crate) cache: RefCell<LocalCache>,
     /// Reused buffer for the wakers of fired timers.
     fired: RefCell<Vec<Waker>>,
+    /// Reused buffer: the peers (and their ticks) to look at after a
+    /// helping interval.
+    peer_ticks: RefCell<Vec<(usize, usize)>>,
 }
 
 impl Core {
@@ -68,6 +85,7 @@ impl Core {
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             cache: RefCell::new(LocalCache::new()),
             fired: RefCell::new(Vec::new()),
+            peer_ticks: RefCell::new(Vec::new()),
         }
     }
 
@@ -156,6 +174,9 @@ impl WorkerCx {
         while !stop() && !self.shared.is_shutdown() {
             let tick = core.tick.get().wrapping_add(1);
             core.tick.set(tick);
+            self.shared.remotes[core.index]
+                .tick
+                .store(tick as usize, Ordering::Relaxed);
             if let Some(task) = self.next_task(tick) {
                 self.run_task(task, stop);
                 continue;
@@ -370,15 +391,28 @@ impl WorkerCx {
             .compare_exchange(NO_WATCHER, index, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok();
         let slot = &shared.timers[index];
-        let mut woken_by_peer = None;
+        // Peers that are awake with I/O sources: wake up after a helping
+        // interval to see whether one is stuck in a long poll.
+        let (watch_peers, any_sources) = self.note_awake_peers();
         if let Some(until) = slot.prepare_park(&shared.timers, watching) {
             if !shared.is_shutdown() && !shared.has_inbox(index) {
-                let timeout = shared.clock.timeout_until(until);
+                let mut timeout = shared.clock.timeout_until(until);
+                let help = if watch_peers {
+                    Some(HELP_INTERVAL)
+                } else if any_sources {
+                    // Every peer is parked now, but one may wake and get
+                    // stuck while we sleep: look again now and then.
+                    Some(HELP_RECHECK)
+                } else {
+                    None
+                };
+                if let Some(h) = help {
+                    timeout = Some(timeout.map_or(h, |t| t.min(h)));
+                }
                 if timeout != Some(std::time::Duration::ZERO) {
                     shared.remotes[index].parks.fetch_add(1, Ordering::Relaxed);
                     let mut driver = shared.remotes[index].driver.lock();
                     shared.remotes[index].parker.park(&mut *driver, timeout);
-                    driver.take_ready_peers(&mut |peer| woken_by_peer = Some(peer));
                 }
             }
         }
@@ -394,12 +428,42 @@ impl WorkerCx {
         if watching {
             self.help_with_timers();
         }
-        if let Some(peer) = woken_by_peer {
-            // The neighbour's reactor has events and we are idle: drain it,
-            // in case its owner is busy (if it is parked, it holds the lock
-            // and drains them itself).
-            self.help_with_io(Some(peer));
+        if watch_peers {
+            self.help_stuck_peers();
         }
+    }
+
+    /// Remembers the ticks of the peers that are awake and have I/O
+    /// sources (a peer parked in its reactor handles its own events).
+    /// Returns whether there is one, and whether any peer has sources.
+    fn note_awake_peers(&self) -> (bool, bool) {
+        let mut seen = self.core.peer_ticks.borrow_mut();
+        seen.clear();
+        let mut any_sources = false;
+        #[cfg(not(loom))]
+        for (i, remote) in self.shared.remotes.iter().enumerate() {
+            if i == self.core.index || !self.shared.io[i].has_sources() {
+                continue;
+            }
+            any_sources = true;
+            if !remote.parker.is_parked() {
+                seen.push((i, remote.tick.load(Ordering::Relaxed)));
+            }
+        }
+        (!seen.is_empty(), any_sources)
+    }
+
+    /// After a helping interval: drains the reactor of each peer noted
+    /// before parking whose tick has not moved (it is stuck in one poll),
+    /// so the I/O events of its tasks do not wait for that poll to end.
+    fn help_stuck_peers(&self) {
+        let seen = std::mem::take(&mut *self.core.peer_ticks.borrow_mut());
+        for &(i, tick) in &seen {
+            if self.shared.remotes[i].tick.load(Ordering::Relaxed) == tick {
+                self.help_with_io(Some(i));
+            }
+        }
+        *self.core.peer_ticks.borrow_mut() = seen;
     }
 
     /// I/O helping: drains the reactors of other workers that are not in

@@ -187,6 +187,21 @@ impl Cancelled {
     pub fn suppress(self) {
         crate::task::cancel::suppress(&self);
     }
+
+    /// Whether an I/O error is a cancellation of the task (an I/O await
+    /// completes with one, wrapping the `Cancelled`, when the task is
+    /// cancelled), rather than an error of the OS.
+    ///
+    /// ```
+    /// use corio_executor::Cancelled;
+    /// let os = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    /// assert!(!Cancelled::is(&os));
+    /// let cancelled = std::io::Error::new(std::io::ErrorKind::Interrupted, Cancelled::new());
+    /// assert!(Cancelled::is(&cancelled));
+    /// ```
+    pub fn is(err: &std::io::Error) -> bool {
+        err.get_ref().is_some_and(|e| e.is::<Cancelled>())
+    }
 }
 
 impl fmt::Debug for Cancelled {

@@ -1,0 +1,85 @@
+//! I/O helping, in its own binary (a timing test: no other test competes
+//! for the cores).
+
+mod common;
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::time::Duration;
+
+use common::rt;
+use corio::net::TcpStream;
+use futures_io::AsyncRead;
+
+async fn read_exact(s: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> io::Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        match poll_fn(|cx| Pin::new(&mut *s).poll_read(cx, &mut buf[got..])).await? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => got += n,
+        }
+    }
+    Ok(())
+}
+
+/// I/O helping: worker 0 spins for a second without yielding; the data for
+/// a reader whose socket is registered in worker 0's reactor arrives after
+/// 30 ms. The idle worker notices the busy worker is stuck, drains its
+/// reactor and runs the reader: it sees the data long before the spin ends.
+#[test]
+fn an_idle_worker_delivers_the_io_events_of_a_worker_stuck_in_a_long_poll() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    let rt = rt(2);
+    for attempt in 0.. {
+        assert!(attempt < 200, "the reader never registered on worker 0");
+        let outcome = rt.run(async {
+            let here = std::thread::current().id();
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let peer = std::thread::spawn(move || {
+                let (mut s, _) = listener.accept().unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+                let _ = s.write_all(b"x");
+                s
+            });
+            let registered_on = Arc::new(Mutex::new(None));
+            let r = registered_on.clone();
+            let reader = corio::spawn(async move {
+                // The socket is registered where this first poll runs.
+                *r.lock().unwrap() = Some(std::thread::current().id());
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                let mut buf = [0; 1];
+                read_exact(&mut c, &mut buf).await.unwrap();
+                (Instant::now(), std::thread::current().id())
+            });
+            while registered_on.lock().unwrap().is_none() {
+                let _ = corio::yield_now().await;
+            }
+            if *registered_on.lock().unwrap() != Some(here) {
+                let _ = reader.await;
+                drop(peer.join());
+                return None; // it ran elsewhere first: not the case under test
+            }
+            // Worker 0 now spins without yielding.
+            let spin_start = Instant::now();
+            while spin_start.elapsed() < Duration::from_millis(1000) {
+                std::hint::spin_loop();
+            }
+            let (done_at, ran_on) = reader.await.unwrap();
+            drop(peer.join());
+            Some((
+                done_at < spin_start + Duration::from_millis(200),
+                ran_on != here,
+            ))
+        });
+        if let Some((early, elsewhere)) = outcome {
+            assert!(early, "the reader waited for the busy worker");
+            assert!(elsewhere, "the reader did not run on the idle worker");
+            break;
+        }
+    }
+}
