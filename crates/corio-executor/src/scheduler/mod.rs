@@ -106,9 +106,10 @@ pub(crate) struct Remote {
     inbox_flag: AtomicBool,
     /// How many times this worker went to sleep (for `Metrics`).
     pub(crate) parks: AtomicUsize,
-    /// The worker's tick, published each loop turn (relaxed): a peer that
-    /// sees it unchanged over a helping interval knows this worker is stuck
-    /// in one long poll (I/O helping, `worker.rs`).
+    /// The worker's tick, published every `GLOBAL_QUEUE_INTERVAL` ticks and
+    /// after each park (relaxed): a peer that sees it unchanged over a
+    /// helping interval takes this worker to be stuck in a long poll (I/O
+    /// helping, `worker.rs`).
     pub(crate) tick: AtomicUsize,
 }
 

@@ -174,9 +174,6 @@ impl WorkerCx {
         while !stop() && !self.shared.is_shutdown() {
             let tick = core.tick.get().wrapping_add(1);
             core.tick.set(tick);
-            self.shared.remotes[core.index]
-                .tick
-                .store(tick as usize, Ordering::Relaxed);
             if let Some(task) = self.next_task(tick) {
                 self.run_task(task, stop);
                 continue;
@@ -194,6 +191,12 @@ impl WorkerCx {
         let shared = &*self.shared;
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
             core.now_centis.set(crate::clock::now_centis());
+            // Published now and then, not every tick: the line is read by
+            // peers (stealers, unparkers), and a stuck worker publishes
+            // nothing at all, which is all a helper needs to see.
+            shared.remotes[core.index]
+                .tick
+                .store(tick as usize, Ordering::Relaxed);
             // A busy worker never parks: look at its reactor now and then
             // (unless an idle peer is draining it right now).
             if let Some(mut driver) = shared.remotes[core.index].driver.try_lock() {
@@ -418,6 +421,9 @@ impl WorkerCx {
         }
         slot.unpark_done();
         core.now_centis.set(crate::clock::now_centis());
+        shared.remotes[index]
+            .tick
+            .store(core.tick.get() as usize, Ordering::Relaxed);
         if watching {
             shared.timer_watcher.store(NO_WATCHER, Ordering::SeqCst);
         }
