@@ -15,6 +15,66 @@
 //! | `writer.write(b); await writer.drain()` | `stream.write_all(b).await` ([`AsyncWriteExt`]) |
 //! | `writer.write_eof()` | `stream.shutdown(Shutdown::Write)` |
 
+use std::io;
+
+/// The end of a non-blocking connect: the socket turns writable once it is
+/// done, either way; `SO_ERROR` says which, and `getpeername` fails with
+/// `NotConnected` while it is still in progress (a spurious wakeup).
+fn connect_result(
+    error: io::Result<Option<io::Error>>,
+    peer: io::Result<impl Sized>,
+) -> io::Result<()> {
+    if let Some(e) = error? {
+        return Err(e);
+    }
+    match peer {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(io::ErrorKind::WouldBlock.into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `futures_io::AsyncRead + AsyncWrite` for a stream type (and `&` it),
+/// through its `poll_read_priv` / `poll_write_priv` / `shutdown`.
+macro_rules! stream_io {
+    ($t:ty) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_read_priv(cx, buf)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+use stream_io;
+
 mod tcp;
 mod udp;
 #[cfg(unix)]

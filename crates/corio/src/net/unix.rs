@@ -7,7 +7,6 @@ use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::panic::Location;
 use std::path::Path;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use corio_executor::io::{Direction, Interest, PollEvented};
@@ -151,16 +150,7 @@ impl UnixStream {
         let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
         poll_fn(|cx| {
             stream.io.poll_io(cx, Direction::Write, |s| {
-                if let Some(e) = s.take_error()? {
-                    return Err(e);
-                }
-                match s.peer_addr() {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                        Err(io::ErrorKind::WouldBlock.into())
-                    }
-                    Err(e) => Err(e),
-                }
+                super::connect_result(s.take_error(), s.peer_addr())
             })
         })
         .await?;
@@ -250,40 +240,8 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-macro_rules! stream_io {
-    ($t:ty) => {
-        impl futures_io::AsyncRead for $t {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                self.poll_read_priv(cx, buf)
-            }
-        }
-
-        impl futures_io::AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                self.poll_write_priv(cx, buf)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(self.shutdown(Shutdown::Write))
-            }
-        }
-    };
-}
-
-stream_io!(UnixStream);
-stream_io!(&UnixStream);
+super::stream_io!(UnixStream);
+super::stream_io!(&UnixStream);
 
 /// A Unix datagram socket.
 ///
