@@ -5,8 +5,8 @@
 //!
 //! Then the rest of the task layer (wait, as_completed, TaskGroup, done
 //! callbacks with the fundamentals seed's `bg_task`, context variables,
-//! introspection and debug mode). I/O and the thread bridges join the
-//! tour as they land.
+//! introspection and debug mode), and a TCP round trip. The thread
+//! bridges join the tour as they land.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -542,6 +542,35 @@ fn dump_and_debug() {
     });
 }
 
+fn streams() {
+    section("Streams: an echo server and a client over TCP on loopback");
+    // async def handle(reader, writer):
+    //     writer.write(await reader.read(100)); await writer.drain()
+    // server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    // reader, writer = await asyncio.open_connection(*server_address)
+    use corio::net::{AsyncReadExt, AsyncWriteExt, TcpListener, TcpStream};
+    corio::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = corio::spawn(async move {
+            let (mut stream, peer) = listener.accept().await.unwrap();
+            let mut buf = [0; 100];
+            let n = stream.read(&mut buf).await.unwrap();
+            stream.write_all(&buf[..n]).await.unwrap();
+            peer
+        });
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"Hello World!").await.unwrap();
+        let mut back = [0; 12];
+        client.read_exact(&mut back).await.unwrap();
+        let peer = server.await.unwrap();
+        println!(
+            "sent 'Hello World!' to {addr}, got {:?} back (the server saw {peer})",
+            String::from_utf8_lossy(&back)
+        );
+    });
+}
+
 fn local_tasks() {
     section("!Send futures: spawn_local keeps them on their worker");
     corio::run(async {
@@ -575,5 +604,6 @@ fn main() {
     done_callbacks();
     context_vars();
     dump_and_debug();
-    println!("\n(I/O, to_thread and run_coroutine_threadsafe join the tour as they land)");
+    streams();
+    println!("\n(to_thread and run_coroutine_threadsafe join the tour as they land)");
 }
