@@ -34,6 +34,19 @@ fn connect_result(
     }
 }
 
+/// One operation on `io` as a future, recording its caller (the `.await`
+/// of the public method, through `#[track_caller]`) as where the task
+/// waits while it is pending.
+#[track_caller]
+fn io_op<'a, S: std::os::fd::AsRawFd, R>(
+    io: &'a corio_executor::io::PollEvented<S>,
+    direction: corio_executor::io::Direction,
+    mut op: impl FnMut(&S) -> io::Result<R> + 'a,
+) -> impl std::future::Future<Output = io::Result<R>> + 'a {
+    let at = std::panic::Location::caller();
+    std::future::poll_fn(move |cx| tcp::track(at, io.poll_io(cx, direction, &mut op)))
+}
+
 /// `futures_io::AsyncRead + AsyncWrite` for a stream type (and `&` it),
 /// through its `poll_read_priv` / `poll_write_priv` / `shutdown`.
 macro_rules! stream_io {

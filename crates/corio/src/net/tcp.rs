@@ -459,8 +459,7 @@ impl TcpStream {
     /// ```
     #[track_caller]
     pub fn peek<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| track(at, self.io.poll_io(cx, Direction::Read, |s| s.peek(buf))))
+        super::io_op(&self.io, Direction::Read, move |s| s.peek(buf))
     }
 
     /// Splits the stream into a read half and a write half that can move to

@@ -1,14 +1,13 @@
 //! UDP: `UdpSocket` on the worker reactors.
 
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::panic::Location;
 
 use corio_executor::io::{Direction, Interest, PollEvented};
 
-use super::tcp::{each_addr, track};
+use super::tcp::each_addr;
 
 /// A UDP socket (asyncio's datagram endpoint, without the protocol
 /// callbacks). Every send and receive is a cancellation point.
@@ -118,14 +117,7 @@ impl UdpSocket {
         buf: &'a [u8],
         target: SocketAddr,
     ) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| {
-            track(
-                at,
-                self.io
-                    .poll_io(cx, Direction::Write, |s| s.send_to(buf, target)),
-            )
-        })
+        super::io_op(&self.io, Direction::Write, move |s| s.send_to(buf, target))
     }
 
     /// Receives one datagram; returns its length and sender.
@@ -148,13 +140,7 @@ impl UdpSocket {
         &'a self,
         buf: &'a mut [u8],
     ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| {
-            track(
-                at,
-                self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf)),
-            )
-        })
+        super::io_op(&self.io, Direction::Read, move |s| s.recv_from(buf))
     }
 
     /// Sends one datagram to the connected peer.
@@ -173,8 +159,7 @@ impl UdpSocket {
     /// ```
     #[track_caller]
     pub fn send<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| track(at, self.io.poll_io(cx, Direction::Write, |s| s.send(buf))))
+        super::io_op(&self.io, Direction::Write, move |s| s.send(buf))
     }
 
     /// Receives one datagram from the connected peer.
@@ -195,8 +180,7 @@ impl UdpSocket {
     /// ```
     #[track_caller]
     pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| track(at, self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))))
+        super::io_op(&self.io, Direction::Read, move |s| s.recv(buf))
     }
 }
 

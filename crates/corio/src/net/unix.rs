@@ -381,13 +381,8 @@ impl UnixDatagram {
         buf: &'a [u8],
         path: P,
     ) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| {
-            track(
-                at,
-                self.io
-                    .poll_io(cx, Direction::Write, |s| s.send_to(buf, path.as_ref())),
-            )
+        super::io_op(&self.io, Direction::Write, move |s| {
+            s.send_to(buf, path.as_ref())
         })
     }
 
@@ -411,13 +406,7 @@ impl UnixDatagram {
         &'a self,
         buf: &'a mut [u8],
     ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| {
-            track(
-                at,
-                self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf)),
-            )
-        })
+        super::io_op(&self.io, Direction::Read, move |s| s.recv_from(buf))
     }
 
     /// Sends one datagram to the connected peer.
@@ -434,8 +423,7 @@ impl UnixDatagram {
     /// ```
     #[track_caller]
     pub fn send<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| track(at, self.io.poll_io(cx, Direction::Write, |s| s.send(buf))))
+        super::io_op(&self.io, Direction::Write, move |s| s.send(buf))
     }
 
     /// Receives one datagram from the connected peer.
@@ -454,8 +442,7 @@ impl UnixDatagram {
     /// ```
     #[track_caller]
     pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| track(at, self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))))
+        super::io_op(&self.io, Direction::Read, move |s| s.recv(buf))
     }
 }
 
