@@ -106,10 +106,6 @@ impl std::ops::BitOr for Interest {
     }
 }
 
-/// The token bit of a watched peer reactor (see [`Reactor::watch_peer`]);
-/// registration tokens never have it.
-const PEER_BIT: usize = 1 << (usize::BITS - 1);
-
 /// How many readiness events one `epoll_wait` may return.
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -121,8 +117,6 @@ pub struct Reactor {
     events: sys::Events,
     notifier: sys::Notifier,
     shared: Arc<registration::Shared>,
-    /// Watched peers whose reactors reported events in the last `park`.
-    ready_peers: Vec<usize>,
 }
 
 impl Reactor {
@@ -148,7 +142,6 @@ impl Reactor {
             events: sys::Events::with_capacity(EVENTS_CAPACITY),
             notifier,
             shared,
-            ready_peers: Vec::new(),
         })
     }
 
@@ -164,57 +157,6 @@ impl Reactor {
     pub fn unparker(&self) -> Unparker {
         Unparker {
             notifier: self.notifier.clone(),
-        }
-    }
-
-    /// Makes this reactor's `park` return when `peer` has events ready, by
-    /// watching `peer`'s epoll fd (edge-triggered) from this one; `index`
-    /// names the peer in [`take_ready_peers`](Reactor::take_ready_peers).
-    /// Lets an idle thread wake up to drain a busy thread's reactor.
-    ///
-    /// # Errors
-    ///
-    /// The OS error of the registration.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let mut idle = corio_reactor::Reactor::new().unwrap();
-    /// let busy = corio_reactor::Reactor::new().unwrap();
-    /// let _watch = idle.watch_peer(&busy, 1).unwrap();
-    /// busy.unparker().unpark(); // an event in the busy reactor...
-    /// idle.park(Some(Duration::from_secs(5))).unwrap(); // ...wakes the idle one
-    /// let mut peers = Vec::new();
-    /// idle.take_ready_peers(|p| peers.push(p));
-    /// assert_eq!(peers, [1]);
-    /// ```
-    pub fn watch_peer(&self, peer: &Reactor, index: usize) -> io::Result<PeerWatch> {
-        assert!(index & PEER_BIT == 0, "corio: peer index out of range");
-        let watch = PeerWatch {
-            watcher: Arc::clone(&self.shared),
-            fd: peer.selector.raw_fd(),
-            token: PEER_BIT | index,
-            armed: false,
-        };
-        watch
-            .watcher
-            .registrar()
-            .register(watch.fd, watch.token, Interest::READABLE)?;
-        Ok(PeerWatch {
-            armed: true,
-            ..watch
-        })
-    }
-
-    /// Hands over (and forgets) the watched peers whose reactors had events
-    /// at the last `park`.
-    ///
-    /// ```
-    /// let mut r = corio_reactor::Reactor::new().unwrap();
-    /// r.take_ready_peers(|_| unreachable!());
-    /// ```
-    pub fn take_ready_peers(&mut self, mut f: impl FnMut(usize)) {
-        for p in self.ready_peers.drain(..) {
-            f(p);
         }
     }
 
@@ -258,13 +200,7 @@ impl Reactor {
         self.selector.select(&mut self.events, timeout)?;
         let mut n = 0;
         let shared = &self.shared;
-        let peers = &mut self.ready_peers;
         self.events.for_each(|token, ready| {
-            if token & PEER_BIT != 0 {
-                // A watched peer's reactor has events: its owner may be busy.
-                peers.push(token & !PEER_BIT);
-                return;
-            }
             n += 1;
             // A stale token (deregistered, slot reused) reaches nobody.
             if let Some(io) = shared.lookup(token) {
@@ -285,82 +221,6 @@ impl Drop for Reactor {
 impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reactor").finish_non_exhaustive()
-    }
-}
-
-/// A watch made by [`Reactor::watch_peer`], held by the *watched* side to
-/// switch it off while it is parked itself (it then handles its own
-/// events, and waking the watcher too would only cost it a wakeup), and
-/// back on when it goes back to work. Created armed.
-///
-/// ```
-/// let idle = corio_reactor::Reactor::new().unwrap();
-/// let busy = corio_reactor::Reactor::new().unwrap();
-/// let mut watch = idle.watch_peer(&busy, 1).unwrap();
-/// watch.disarm(); // `busy` is about to park
-/// assert!(!watch.is_armed());
-/// watch.arm();    // `busy` is back at work
-/// assert!(watch.is_armed());
-/// ```
-pub struct PeerWatch {
-    watcher: Arc<registration::Shared>,
-    fd: std::os::fd::RawFd,
-    token: usize,
-    armed: bool,
-}
-
-impl PeerWatch {
-    /// Stops waking the watcher (one `epoll_ctl`); nothing if off already.
-    ///
-    /// ```
-    /// # let idle = corio_reactor::Reactor::new().unwrap();
-    /// # let busy = corio_reactor::Reactor::new().unwrap();
-    /// let mut watch = idle.watch_peer(&busy, 1).unwrap();
-    /// watch.disarm();
-    /// watch.disarm(); // no-op
-    /// ```
-    pub fn disarm(&mut self) {
-        if std::mem::replace(&mut self.armed, false) {
-            let _ = self.watcher.registrar().deregister(self.fd);
-        }
-    }
-
-    /// Wakes the watcher again on events (one `epoll_ctl`); nothing if on
-    /// already.
-    ///
-    /// ```
-    /// # let idle = corio_reactor::Reactor::new().unwrap();
-    /// # let busy = corio_reactor::Reactor::new().unwrap();
-    /// let mut watch = idle.watch_peer(&busy, 1).unwrap();
-    /// watch.arm(); // no-op: created armed
-    /// ```
-    pub fn arm(&mut self) {
-        if !self.armed {
-            self.armed = self
-                .watcher
-                .registrar()
-                .register(self.fd, self.token, Interest::READABLE)
-                .is_ok();
-        }
-    }
-
-    /// Whether the watch wakes the watcher now.
-    ///
-    /// ```
-    /// # let idle = corio_reactor::Reactor::new().unwrap();
-    /// # let busy = corio_reactor::Reactor::new().unwrap();
-    /// assert!(idle.watch_peer(&busy, 1).unwrap().is_armed());
-    /// ```
-    pub fn is_armed(&self) -> bool {
-        self.armed
-    }
-}
-
-impl fmt::Debug for PeerWatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PeerWatch")
-            .field("armed", &self.armed)
-            .finish_non_exhaustive()
     }
 }
 

@@ -68,10 +68,6 @@ impl Shared {
     }
 
     /// The `ScheduledIo` an event's token names, if it is still registered.
-    pub(crate) fn registrar(&self) -> &Registrar {
-        &self.registry
-    }
-
     pub(crate) fn lookup(&self, token: usize) -> Option<Arc<ScheduledIo>> {
         let index = token & INDEX_MASK;
         let generation = token >> INDEX_BITS;

@@ -396,11 +396,11 @@ impl WorkerCx {
         let slot = &shared.timers[index];
         // Peers that are awake with I/O sources: wake up after a helping
         // interval to see whether one is stuck in a long poll.
-        let (watch_peers, any_sources) = self.note_awake_peers();
+        let (awake_peers, any_sources) = self.note_awake_peers();
         if let Some(until) = slot.prepare_park(&shared.timers, watching) {
             if !shared.is_shutdown() && !shared.has_inbox(index) {
                 let mut timeout = shared.clock.timeout_until(until);
-                let help = if watch_peers {
+                let help = if awake_peers {
                     Some(HELP_INTERVAL)
                 } else if any_sources {
                     // Every peer is parked now, but one may wake and get
@@ -434,7 +434,7 @@ impl WorkerCx {
         if watching {
             self.help_with_timers();
         }
-        if watch_peers {
+        if awake_peers {
             self.help_stuck_peers();
         }
     }

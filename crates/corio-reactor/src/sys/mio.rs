@@ -45,10 +45,6 @@ impl Selector {
         Ok(Registrar(self.poll.registry().try_clone()?))
     }
 
-    pub(crate) fn raw_fd(&self) -> RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&self.poll)
-    }
-
     pub(crate) fn notifier(&self) -> io::Result<Notifier> {
         Ok(Notifier(self.waker.clone()))
     }

@@ -9,8 +9,6 @@
 //!   * `fn new() -> io::Result<Selector>`;
 //!   * `fn registrar(&self) -> io::Result<Registrar>`;
 //!   * `fn notifier(&self) -> io::Result<Notifier>`;
-//!   * `fn raw_fd(&self) -> RawFd`: the poller's own fd, pollable (readable
-//!     while it has events ready), so another selector can watch it;
 //!   * `fn select(&mut self, events: &mut Events, timeout: Option<Duration>)
 //!     -> io::Result<()>`: blocks until an event, the timeout, or a
 //!     notification; returns after at most `timeout` (never early, up to

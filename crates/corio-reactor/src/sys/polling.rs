@@ -34,10 +34,6 @@ impl Selector {
         Ok(Registrar(self.0.clone()))
     }
 
-    pub(crate) fn raw_fd(&self) -> RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&*self.0)
-    }
-
     pub(crate) fn notifier(&self) -> io::Result<Notifier> {
         Ok(Notifier(self.0.clone()))
     }
