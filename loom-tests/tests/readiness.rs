@@ -10,44 +10,15 @@
 //! wakeup, or a clear that erases a newer event, is a loom deadlock.
 #![cfg(loom)]
 
-use std::task::{Context, Poll, Wake, Waker};
+mod common;
 
+use std::task::{Context, Poll, Waker};
+
+use common::Kick;
 use corio_reactor::{Direction, Ready, ScheduledIo};
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use loom::sync::{Arc, Condvar, Mutex};
+use loom::sync::Arc;
 use loom::thread;
-
-#[derive(Default)]
-struct Kick {
-    kicked: Mutex<bool>,
-    cv: Condvar,
-}
-
-struct KickWaker(Arc<Kick>);
-
-impl Wake for KickWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.wake_by_ref()
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        *self.0.kicked.lock().unwrap() = true;
-        self.0.cv.notify_one();
-    }
-}
-
-fn kick_waker() -> (Arc<Kick>, Waker) {
-    let kick = Arc::new(Kick::default());
-    let waker = Waker::from(std::sync::Arc::new(KickWaker(kick.clone())));
-    (kick, waker)
-}
-
-fn block(kick: &Kick) {
-    let mut k = kick.kicked.lock().unwrap();
-    while !std::mem::take(&mut *k) {
-        k = kick.cv.wait(k).unwrap();
-    }
-}
 
 /// Reads until `want` bytes arrived, as an I/O future would: poll, try,
 /// clear on `WouldBlock`, wait for the waker.
@@ -64,7 +35,7 @@ fn read_all(io: &ScheduledIo, data: &AtomicUsize, want: usize, kick: &Kick, wake
                     got += n;
                 }
             }
-            Poll::Pending => block(kick),
+            Poll::Pending => kick.block(),
         }
     }
 }
@@ -75,7 +46,7 @@ fn a_set_racing_a_poll_is_never_lost() {
     loom::model(|| {
         let io = Arc::new(ScheduledIo::new());
         let data = Arc::new(AtomicUsize::new(0));
-        let (kick, waker) = kick_waker();
+        let (kick, waker) = Kick::new_waker();
         let writer = {
             let (io, data) = (io.clone(), data.clone());
             thread::spawn(move || {
@@ -96,7 +67,7 @@ fn a_clear_based_on_a_stale_event_never_erases_a_newer_one() {
         let io = Arc::new(ScheduledIo::new());
         io.set_readiness(Ready::READABLE); // spurious: no data behind it
         let data = Arc::new(AtomicUsize::new(0));
-        let (kick, waker) = kick_waker();
+        let (kick, waker) = Kick::new_waker();
         let writer = {
             let (io, data) = (io.clone(), data.clone());
             thread::spawn(move || {
@@ -115,7 +86,7 @@ fn two_sets_from_two_threads_both_arrive() {
     loom::model(|| {
         let io = Arc::new(ScheduledIo::new());
         let data = Arc::new(AtomicUsize::new(0));
-        let (kick, waker) = kick_waker();
+        let (kick, waker) = Kick::new_waker();
         let writers: Vec<_> = (0..2)
             .map(|_| {
                 let (io, data) = (io.clone(), data.clone());
@@ -139,8 +110,8 @@ fn a_waker_replaced_while_an_event_arrives_still_gets_it() {
     loom::model(|| {
         let io = Arc::new(ScheduledIo::new());
         let data = Arc::new(AtomicUsize::new(0));
-        let (_old_kick, old_waker) = kick_waker();
-        let (kick, waker) = kick_waker();
+        let (_old_kick, old_waker) = Kick::new_waker();
+        let (kick, waker) = Kick::new_waker();
         // First poll with the old waker: nothing yet.
         assert!(io
             .poll_ready(Direction::Read, &mut Context::from_waker(&old_waker))
@@ -162,7 +133,7 @@ fn a_waker_replaced_while_an_event_arrives_still_gets_it() {
 fn shutdown_wakes_a_waiting_task_and_tells_it() {
     loom::model(|| {
         let io = Arc::new(ScheduledIo::new());
-        let (kick, waker) = kick_waker();
+        let (kick, waker) = Kick::new_waker();
         let closer = {
             let io = io.clone();
             thread::spawn(move || io.shutdown())
@@ -174,7 +145,7 @@ fn shutdown_wakes_a_waiting_task_and_tells_it() {
                     assert!(ev.shutdown, "writable without an event");
                     break;
                 }
-                Poll::Pending => block(&kick),
+                Poll::Pending => kick.block(),
             }
         }
         closer.join().unwrap();

@@ -14,11 +14,14 @@
 //! fires: a lost wakeup is a loom deadlock.
 #![cfg(loom)]
 
-use std::sync::atomic::Ordering::SeqCst;
-use std::task::{Wake, Waker};
+mod common;
 
+use std::sync::atomic::Ordering::SeqCst;
+use std::task::Waker;
+
+use common::Kick;
 use corio_executor::task_group::Tally;
-use loom::sync::{Arc, Condvar, Mutex};
+use loom::sync::{Arc, Mutex};
 use loom::thread;
 
 /// The model's group: the tally, and a stand-in for the state lock
@@ -74,33 +77,10 @@ fn finish(link: Link, failed: bool) {
     }
 }
 
-/// The waiting task's waker: raises a flag and signals a condvar.
-#[derive(Default)]
-struct Kick {
-    kicked: Mutex<bool>,
-    cv: Condvar,
-}
-
-struct KickWaker(Arc<Kick>);
-
-impl Wake for KickWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.wake_by_ref()
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        *self.0.kicked.lock().unwrap() = true;
-        self.0.cv.notify_one();
-    }
-}
-
 /// Blocks until `ready` (polled with the waker registered) holds.
-fn wait_until(kick: &Arc<Kick>, waker: &Waker, mut ready: impl FnMut(&Waker) -> bool) {
+fn wait_until(kick: &Kick, waker: &Waker, mut ready: impl FnMut(&Waker) -> bool) {
     while !ready(waker) {
-        let mut k = kick.kicked.lock().unwrap();
-        while !std::mem::take(&mut *k) {
-            k = kick.cv.wait(k).unwrap();
-        }
+        kick.block();
     }
 }
 
@@ -121,8 +101,7 @@ fn new_group() -> (Arc<Group>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
 fn the_last_child_wakes_the_waiting_group_and_the_group_lives_until_it_returns() {
     loom::model(|| {
         let (group, drops) = new_group();
-        let kick = Arc::new(Kick::default());
-        let waker = Waker::from(std::sync::Arc::new(KickWaker(kick.clone())));
+        let (kick, waker) = Kick::new_waker();
         let a = join(&group);
         let b = join(&group);
         let ta = thread::spawn(move || finish(a, false));
@@ -179,8 +158,7 @@ fn a_join_racing_the_last_leave_keeps_the_references_paired() {
 fn a_failure_always_wakes_the_group() {
     loom::model(|| {
         let (group, drops) = new_group();
-        let kick = Arc::new(Kick::default());
-        let waker = Waker::from(std::sync::Arc::new(KickWaker(kick.clone())));
+        let (kick, waker) = Kick::new_waker();
         let failing = join(&group);
         let slow = join(&group);
         let t = thread::spawn(move || finish(failing, true));

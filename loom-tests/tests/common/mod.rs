@@ -59,3 +59,41 @@ impl Future for Wait {
         }
     }
 }
+
+/// A waker for a model thread that blocks between polls: waking raises a
+/// flag and signals a loom condvar, so a lost wakeup is a loom deadlock.
+#[derive(Default)]
+pub struct Kick {
+    kicked: Mutex<bool>,
+    cv: loom::sync::Condvar,
+}
+
+struct KickWaker(Arc<Kick>);
+
+impl std::task::Wake for KickWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        *self.0.kicked.lock().unwrap() = true;
+        self.0.cv.notify_one();
+    }
+}
+
+impl Kick {
+    /// A kick and the waker that raises it.
+    pub fn new_waker() -> (Arc<Kick>, Waker) {
+        let kick = Arc::new(Kick::default());
+        let waker = Waker::from(std::sync::Arc::new(KickWaker(kick.clone())));
+        (kick, waker)
+    }
+
+    /// Blocks until the waker has fired since the last call.
+    pub fn block(&self) {
+        let mut k = self.kicked.lock().unwrap();
+        while !std::mem::take(&mut *k) {
+            k = self.cv.wait(k).unwrap();
+        }
+    }
+}

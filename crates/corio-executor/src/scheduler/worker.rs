@@ -445,6 +445,7 @@ impl WorkerCx {
     fn note_awake_peers(&self) -> (bool, bool) {
         let mut seen = self.core.peer_ticks.borrow_mut();
         seen.clear();
+        #[cfg_attr(loom, allow(unused_mut))]
         let mut any_sources = false;
         #[cfg(not(loom))]
         for (i, remote) in self.shared.remotes.iter().enumerate() {
