@@ -202,10 +202,7 @@ impl Reactor {
         let shared = &self.shared;
         self.events.for_each(|token, ready| {
             n += 1;
-            // A stale token (deregistered, slot reused) reaches nobody.
-            if let Some(io) = shared.lookup(token) {
-                io.set_readiness(ready);
-            }
+            shared.dispatch(token, ready);
         });
         Ok(n)
     }
@@ -294,6 +291,53 @@ mod tests {
         let start = Instant::now();
         r.park(Some(Duration::from_millis(20))).unwrap();
         assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_wakeup_taken_by_poll_now_on_another_thread_still_wakes_the_owner() {
+        let mut r = Reactor::new().unwrap();
+        let h = r.io_handle();
+        // The notification is pending; a helper polls the reactor first and
+        // takes its event (with a backend that can poll from a second
+        // thread), then the owner parks: it must return at once anyway.
+        r.unparker().unpark();
+        std::thread::spawn(move || h.poll_now()).join().unwrap();
+        let start = Instant::now();
+        r.park(Some(Duration::from_secs(10))).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5), "the wakeup was lost");
+    }
+
+    #[test]
+    fn poll_now_delivers_events_while_the_owner_is_parked_in_the_reactor() {
+        use std::io::Write;
+        use std::task::{Context, Poll, Waker};
+        let mut r = Reactor::new().unwrap();
+        let h = r.io_handle();
+        if h.poll_now().is_none() {
+            return; // the backend polls from one thread only
+        }
+        let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let reg = h.register(&a, Interest::READABLE).unwrap();
+        let owner = std::thread::spawn(move || {
+            r.park(Some(Duration::from_secs(1))).unwrap();
+            r
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        b.write_all(b"x").unwrap();
+        // Whichever thread takes the event, the registration sees it.
+        let mut cx = Context::from_waker(Waker::noop());
+        let start = Instant::now();
+        while reg.poll_ready(Direction::Read, &mut cx).is_pending() {
+            h.poll_now();
+            assert!(start.elapsed() < Duration::from_secs(5), "the event was lost");
+            std::thread::yield_now();
+        }
+        let Poll::Ready(ev) = reg.poll_ready(Direction::Read, &mut cx) else {
+            unreachable!()
+        };
+        assert!(ev.ready.is_readable());
+        drop(owner.join().unwrap());
     }
 
     #[test]

@@ -21,6 +21,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -79,6 +80,15 @@ impl Shared {
         entry.io.clone()
     }
 
+    /// Delivers one event: sets the readiness of the source its token names
+    /// (waking its waiters on this thread); a stale token (deregistered,
+    /// slot reused) reaches nobody.
+    pub(crate) fn dispatch(&self, token: usize, ready: Ready) {
+        if let Some(io) = self.lookup(token) {
+            io.set_readiness(ready);
+        }
+    }
+
     /// Marks every registered source shut down (the reactor is going away).
     pub(crate) fn shutdown_all(&self) {
         let ios: Vec<Arc<ScheduledIo>> = {
@@ -90,8 +100,7 @@ impl Shared {
         }
     }
 
-    fn insert(&self) -> (Token, Arc<ScheduledIo>) {
-        let io = Arc::new(ScheduledIo::new());
+    fn insert(&self, io: &Arc<ScheduledIo>) -> Token {
         let mut slab = self.slab.lock();
         let index = match slab.free.pop() {
             Some(i) => i,
@@ -111,8 +120,17 @@ impl Shared {
         entry.io = Some(io.clone());
         // Generations wrap within the token's upper bits; the reserved
         // waker token (all ones) is never produced.
-        let token = Token(index | (entry.generation << INDEX_BITS));
-        (token, io)
+        Token(index | (entry.generation << INDEX_BITS))
+    }
+
+    /// Puts `io` in the slab and registers `fd` for it with the OS poller.
+    fn add(&self, io: &Arc<ScheduledIo>, fd: RawFd, interest: Interest) -> io::Result<Token> {
+        let token = self.insert(io);
+        if let Err(e) = self.registry.register(fd, token.0, interest) {
+            self.remove(token);
+            return Err(e);
+        }
+        Ok(token)
     }
 
     fn remove(&self, token: Token) {
@@ -168,17 +186,23 @@ impl IoHandle {
     /// ```
     pub fn register(&self, source: &impl AsRawFd, interest: Interest) -> io::Result<Registration> {
         let fd = source.as_raw_fd();
-        let (token, io) = self.shared.insert();
-        if let Err(e) = self.shared.registry.register(fd, token.0, interest) {
-            self.shared.remove(token);
-            return Err(e);
-        }
+        let io = Arc::new(ScheduledIo::new());
+        let token = self.shared.add(&io, fd, interest)?;
         Ok(Registration {
-            shared: self.shared.clone(),
+            home_id: AtomicUsize::new(self.id()),
+            home: parking_lot::Mutex::new(Home {
+                shared: self.shared.clone(),
+                token,
+            }),
             io,
-            token,
             fd,
+            interest,
         })
+    }
+
+    /// This reactor's identity, as [`Registration::is_in`] compares it.
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// Whether any source is registered (a lock-free hint, for threads
@@ -190,6 +214,49 @@ impl IoHandle {
     /// ```
     pub fn has_sources(&self) -> bool {
         self.shared.live.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    /// Delivers the events of this reactor that are ready now, on the
+    /// calling thread and without blocking, even while the reactor's owner
+    /// is parked in it (the OS hands each event to one of the two; a wakeup
+    /// meant for the owner is passed on). The woken wakers run on this
+    /// thread, so an idle worker can take over the tasks of a peer parked in
+    /// its reactor. Returns how many events it delivered, or `None` when the
+    /// backend cannot poll from a second thread (the `polling` backend).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::task::{Context, Poll, Waker};
+    /// use corio_reactor::{Direction, Interest};
+    /// let reactor = corio_reactor::Reactor::new().unwrap();
+    /// let h = reactor.io_handle();
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let reg = h.register(&a, Interest::READABLE).unwrap();
+    /// b.write_all(b"x").unwrap();
+    /// if let Some(n) = h.poll_now() {
+    ///     assert_eq!(n, 1);
+    ///     let mut cx = Context::from_waker(Waker::noop());
+    ///     assert!(reg.poll_ready(Direction::Read, &mut cx).is_ready());
+    /// }
+    /// # reg.deregister().unwrap();
+    /// ```
+    pub fn poll_now(&self) -> Option<usize> {
+        let shared = &*self.shared;
+        let mut n = 0;
+        let supported = shared
+            .registry
+            .select_now(|token, ready| {
+                n += 1;
+                shared.dispatch(token, ready);
+            })
+            .unwrap_or_else(|e| {
+                // Only a programming error (EBADF, EINVAL) makes a
+                // zero-timeout epoll_wait fail: deliver nothing.
+                debug_assert!(false, "epoll_wait failed: {e}");
+                true
+            });
+        supported.then_some(n)
     }
 
     /// How many sources are registered now.
@@ -212,17 +279,37 @@ impl std::fmt::Debug for IoHandle {
 }
 
 /// One source registered in a reactor: poll it for readiness, clear what
-/// an operation found stale, deregister it before closing the source.
+/// an operation found stale, move it to another reactor, deregister it
+/// before closing the source.
 ///
 /// Dropping a `Registration` without [`deregister`](Registration::deregister)
 /// frees its slot too; the fd must then be closed at once (epoll drops a
 /// closed fd by itself; one left open stays registered, and its events
 /// reach nobody).
+///
+/// # Moving
+///
+/// [`move_to`](Registration::move_to) re-homes the source: the same
+/// [`ScheduledIo`] (readiness, waiting wakers) gets a slot and a token in
+/// the new reactor, the fd is added to the new poller *before* it is
+/// removed from the old one (adding reports the readiness the fd has now,
+/// so no edge falls between the two), and the old slot is freed, so an old
+/// event still in flight reaches nobody. The home is behind a small lock
+/// that only moves and deregistration take; [`is_in`](Registration::is_in)
+/// reads a copy of its identity without it.
 pub struct Registration {
-    shared: Arc<Shared>,
     io: Arc<ScheduledIo>,
-    token: Token,
     fd: RawFd,
+    interest: Interest,
+    /// `IoHandle::id` of the reactor in `home`.
+    home_id: AtomicUsize,
+    home: parking_lot::Mutex<Home>,
+}
+
+/// The reactor a registration is in, and its token there.
+struct Home {
+    shared: Arc<Shared>,
+    token: Token,
 }
 
 impl Registration {
@@ -299,15 +386,77 @@ impl Registration {
     /// assert_eq!(h.registered(), 0);
     /// ```
     pub fn deregister(self) -> io::Result<()> {
-        let r = self.shared.registry.deregister(self.fd);
+        let r = self.home.lock().shared.registry.deregister(self.fd);
         drop(self);
         r
+    }
+
+    /// Whether the source is registered in `reactor` (lock-free).
+    ///
+    /// ```
+    /// let a = corio_reactor::Reactor::new().unwrap();
+    /// let b = corio_reactor::Reactor::new().unwrap();
+    /// let (s, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// s.set_nonblocking(true).unwrap();
+    /// let reg = a.io_handle().register(&s, corio_reactor::Interest::READABLE).unwrap();
+    /// assert!(reg.is_in(&a.io_handle()) && !reg.is_in(&b.io_handle()));
+    /// # reg.deregister().unwrap();
+    /// ```
+    pub fn is_in(&self, reactor: &IoHandle) -> bool {
+        self.home_id.load(Ordering::Relaxed) == reactor.id()
+    }
+
+    /// Moves the source to `reactor`: its events reach this registration
+    /// from there on (see "Moving" above). Readiness already seen and the
+    /// wakers waiting stay as they are. Nothing happens if it is there
+    /// already.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of adding the fd to the new poller; the source then
+    /// stays where it was.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::task::{Context, Waker};
+    /// use std::time::Duration;
+    /// use corio_reactor::{Direction, Interest, Reactor};
+    /// let a = Reactor::new().unwrap();
+    /// let mut b = Reactor::new().unwrap();
+    /// let (s, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// s.set_nonblocking(true).unwrap();
+    /// let reg = a.io_handle().register(&s, Interest::READABLE).unwrap();
+    /// reg.move_to(&b.io_handle()).unwrap();
+    /// assert_eq!((a.io_handle().registered(), b.io_handle().registered()), (0, 1));
+    /// peer.write_all(b"x").unwrap();
+    /// b.park(Some(Duration::from_secs(5))).unwrap();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(reg.poll_ready(Direction::Read, &mut cx).is_ready());
+    /// # reg.deregister().unwrap();
+    /// ```
+    pub fn move_to(&self, reactor: &IoHandle) -> io::Result<()> {
+        let mut home = self.home.lock();
+        if Arc::ptr_eq(&home.shared, &reactor.shared) {
+            return Ok(());
+        }
+        let token = reactor.shared.add(&self.io, self.fd, self.interest)?;
+        // Failing to remove it from the old poller leaves the fd there
+        // until it is closed; its events reach nobody (the slot is freed).
+        let _ = home.shared.registry.deregister(self.fd);
+        home.shared.remove(home.token);
+        *home = Home {
+            shared: reactor.shared.clone(),
+            token,
+        };
+        self.home_id.store(reactor.id(), Ordering::Relaxed);
+        Ok(())
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.shared.remove(self.token);
+        let home = self.home.get_mut();
+        home.shared.remove(home.token);
         self.io.shutdown();
     }
 }
@@ -315,7 +464,7 @@ impl Drop for Registration {
 impl std::fmt::Debug for Registration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registration")
-            .field("token", &self.token.0)
+            .field("token", &self.home.lock().token.0)
             .field("io", &self.io)
             .finish()
     }
@@ -363,7 +512,7 @@ mod tests {
         let h = reactor.io_handle();
         let (a, mut peer_a) = pair();
         let first = h.register(&a, Interest::READABLE).unwrap();
-        let old_token = first.token;
+        let old_token = first.home.lock().token;
         // An event is queued in epoll for `a`...
         peer_a.write_all(b"x").unwrap();
         // ...then it is deregistered and its slot reused before the reactor
@@ -371,9 +520,10 @@ mod tests {
         first.deregister().unwrap();
         let (c, _peer_c) = pair();
         let second = h.register(&c, Interest::READABLE).unwrap();
-        assert_ne!(second.token, old_token, "same slot, new generation");
+        let new_token = second.home.lock().token;
+        assert_ne!(new_token, old_token, "same slot, new generation");
         assert_eq!(
-            second.token.0 & super::INDEX_MASK,
+            new_token.0 & super::INDEX_MASK,
             old_token.0 & super::INDEX_MASK
         );
         assert!(h.shared.lookup(old_token.0).is_none());
@@ -384,6 +534,29 @@ mod tests {
             "the old source's event reached the new one"
         );
         second.deregister().unwrap();
+    }
+
+    #[test]
+    fn a_source_moved_while_readable_is_reported_by_its_new_reactor_only() {
+        let mut old = Reactor::new().unwrap();
+        let mut new = Reactor::new().unwrap();
+        let (a, mut peer) = pair();
+        let reg = old.io_handle().register(&a, Interest::READABLE).unwrap();
+        // The edge happens while the source is in the old reactor, which
+        // never looks at it.
+        peer.write_all(b"x").unwrap();
+        reg.move_to(&new.io_handle()).unwrap();
+        assert!(reg.is_in(&new.io_handle()) && !reg.is_in(&old.io_handle()));
+        assert_eq!(old.park(Some(Duration::ZERO)).unwrap(), 0, "the old poller still has it");
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(reg.poll_ready(Direction::Read, &mut cx).is_pending());
+        assert_eq!(new.park(Some(Duration::from_secs(5))).unwrap(), 1);
+        let Poll::Ready(ev) = reg.poll_ready(Direction::Read, &mut cx) else {
+            panic!("the readiness from before the move was lost")
+        };
+        assert!(ev.ready.is_readable());
+        reg.deregister().unwrap();
+        assert_eq!(new.io_handle().registered(), 0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `mio::Waker`. See the contract in `sys/mod.rs`.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,11 @@ pub(crate) struct Selector {
     waker: Arc<mio::Waker>,
 }
 
-pub(crate) struct Registrar(mio::Registry);
+pub(crate) struct Registrar {
+    registry: mio::Registry,
+    /// The selector's notifier, re-sent when `select_now` takes its event.
+    waker: Arc<mio::Waker>,
+}
 
 #[derive(Clone)]
 pub(crate) struct Notifier(Arc<mio::Waker>);
@@ -42,7 +46,10 @@ impl Selector {
     }
 
     pub(crate) fn registrar(&self) -> io::Result<Registrar> {
-        Ok(Registrar(self.poll.registry().try_clone()?))
+        Ok(Registrar {
+            registry: self.poll.registry().try_clone()?,
+            waker: self.waker.clone(),
+        })
     }
 
     pub(crate) fn notifier(&self) -> io::Result<Notifier> {
@@ -67,12 +74,49 @@ impl Selector {
 impl Registrar {
     pub(crate) fn register(&self, fd: RawFd, token: usize, i: Interest) -> io::Result<()> {
         // mio registers edge-triggered on every platform.
-        self.0
+        self.registry
             .register(&mut SourceFd(&fd), Token(token), interest(i))
     }
 
     pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
-        self.0.deregister(&mut SourceFd(&fd))
+        self.registry.deregister(&mut SourceFd(&fd))
+    }
+
+    pub(crate) fn select_now(&self, mut f: impl FnMut(usize, Ready)) -> io::Result<bool> {
+        const BATCH: usize = 64;
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+        // The registry's fd is a duplicate of the selector's epoll fd: the
+        // same epoll instance, which Linux lets several threads wait on at
+        // once (each ready edge goes to one of them).
+        // SAFETY: the fd is open for as long as `self`, `events` is valid
+        // for `BATCH` entries, and a zero timeout never blocks.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.registry.as_raw_fd(),
+                events.as_mut_ptr(),
+                BATCH as libc::c_int,
+                0,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(true)
+            } else {
+                Err(e)
+            };
+        }
+        for ev in &events[..n as usize] {
+            let (token, bits) = (ev.u64 as usize, ev.events as libc::c_int);
+            if token == NOTIFY_TOKEN.0 {
+                // The owner's notification: hand it back (its eventfd is
+                // edge-triggered, so a new write is a new edge).
+                let _ = self.waker.wake();
+            } else {
+                f(token, ready_bits(bits));
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -96,6 +140,29 @@ impl Events {
             }
         }
     }
+}
+
+/// An epoll event's bits as readiness, the way mio reads them.
+fn ready_bits(bits: libc::c_int) -> Ready {
+    let has = |b: libc::c_int| bits & b != 0;
+    let mut r = Ready::EMPTY;
+    if has(libc::EPOLLIN) || has(libc::EPOLLPRI) {
+        r = r | Ready::READABLE;
+    }
+    if has(libc::EPOLLOUT) {
+        r = r | Ready::WRITABLE;
+    }
+    if has(libc::EPOLLHUP) || (has(libc::EPOLLIN) && has(libc::EPOLLRDHUP)) {
+        r = r | Ready::READ_CLOSED;
+    }
+    if has(libc::EPOLLHUP) || (has(libc::EPOLLOUT) && has(libc::EPOLLERR)) || bits == libc::EPOLLERR
+    {
+        r = r | Ready::WRITE_CLOSED;
+    }
+    if has(libc::EPOLLERR) {
+        r = r | Ready::ERROR;
+    }
+    r
 }
 
 fn ready(event: &mio::event::Event) -> Ready {

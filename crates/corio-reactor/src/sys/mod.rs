@@ -19,7 +19,13 @@
 //!     -> io::Result<()>`: **edge-triggered**, reporting every readiness
 //!     change of `interest` (plus errors and hang-ups) with `token`;
 //!   * `fn deregister(&self, fd: RawFd) -> io::Result<()>`; the caller
-//!     deregisters before it closes the fd.
+//!     deregisters before it closes the fd;
+//!   * `fn select_now(&self, f: impl FnMut(usize, Ready)) -> io::Result<bool>`:
+//!     without blocking, calls `f` with the token and readiness of events
+//!     ready now, on any thread, also while the owner blocks in `select`
+//!     (each edge goes to one of them). A notification it takes must still
+//!     make the owner's `select` return. `Ok(false)`: the backend cannot do
+//!     this (nothing was taken).
 //! * `struct Notifier` (`Send + Sync`): `fn notify(&self)` makes the
 //!   current or next `select` return; notifications coalesce and are never
 //!   lost (one that precedes `select` makes it return at once).
