@@ -4,8 +4,13 @@
 //! # Protocol
 //!
 //! A source is registered (edge-triggered) in the reactor of the worker
-//! that creates it, and stays there; a task that is stolen keeps using it, and its wakers send
-//! it to whichever worker runs it next. An operation
+//! that creates it. Its events wake the waiting task on the thread that
+//! delivers them, so a task goes where its sources' events are taken. A
+//! source moves to another worker's reactor when its task waits on it from
+//! there while the worker it is registered with is parked (see
+//! `follow_the_task`): an idle worker that took a parked peer's events
+//! (`scheduler/worker.rs`, I/O helping) keeps the tasks it woke, and the
+//! two ends of an in-process connection gather on one worker. An operation
 //! ([`PollEvented::poll_io`]):
 //!
 //! 1. is a cancellation point: a pending cancellation of the task completes
@@ -161,7 +166,10 @@ impl<S: AsRawFd> PollEvented<S> {
             .as_ref()
             .expect("the registration is present until drop");
         loop {
-            let ev = std::task::ready!(registration.poll_ready(direction, cx));
+            let Poll::Ready(ev) = registration.poll_ready(direction, cx) else {
+                follow_the_task(registration);
+                return Poll::Pending;
+            };
             if ev.shutdown {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::NotConnected,
@@ -222,6 +230,36 @@ impl<S: AsRawFd + fmt::Debug> fmt::Debug for PollEvented<S> {
             .field("source", &self.source)
             .field("registration", &self.registration)
             .finish()
+    }
+}
+
+/// A source whose task waits on it from a worker other than the one whose
+/// reactor it is in moves to this worker's reactor when that one is
+/// parked: the task was woken here (an idle worker took the sleeping
+/// peer's events, or stole the task), and its next events should land
+/// where it runs instead of waking the sleeping peer. Sources thus gather
+/// on awake workers, and a latency-bound pair of tasks on one worker (a
+/// round trip that crosses threads costs two thread wakeups). A peer that
+/// is awake keeps its sources: they are busy there, and moving them back
+/// and forth would cost two `epoll_ctl` calls per steal.
+fn follow_the_task(registration: &Registration) {
+    let cx = context::worker();
+    if cx.is_null() {
+        return;
+    }
+    // SAFETY: the worker context outlives the calls made on its thread.
+    let cx = unsafe { &*cx };
+    let shared = &*cx.shared;
+    let here = &shared.io[cx.core.index];
+    if shared.num_workers == 1 || registration.is_in(here) {
+        return;
+    }
+    let Some(owner) = shared.io.iter().position(|h| registration.is_in(h)) else {
+        return;
+    };
+    if shared.remotes[owner].parker.is_parked() {
+        // On failure the source stays where it is and works as before.
+        let _ = registration.move_to(here);
     }
 }
 

@@ -83,3 +83,69 @@ fn an_idle_worker_delivers_the_io_events_of_a_worker_stuck_in_a_long_poll() {
         }
     }
 }
+
+/// A latency-bound pair (one connection, one message in flight) whose two
+/// ends start on different workers ends up on one worker: the worker that
+/// goes idle takes the events of the peer parked in its reactor, and the
+/// sockets follow their tasks there, so that a round trip stops crossing
+/// threads (two thread wakeups each).
+#[test]
+fn a_ping_pong_pair_started_on_two_workers_gathers_on_one() {
+    use corio::net::{AsyncReadExt, AsyncWriteExt, TcpListener};
+    const ROUND_TRIPS: usize = 2_000;
+    let rt = rt(2);
+    for attempt in 0.. {
+        assert!(
+            attempt < 200,
+            "the two ends never started on different workers"
+        );
+        let outcome = rt.run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = corio::spawn(async move {
+                // The accepted socket is registered where accept completes.
+                let (mut s, _) = listener.accept().await.unwrap();
+                let start = std::thread::current().id();
+                let mut ran_on = Vec::with_capacity(ROUND_TRIPS);
+                let mut buf = [0u8; 1];
+                for _ in 0..ROUND_TRIPS {
+                    s.read_exact(&mut buf).await.unwrap();
+                    ran_on.push(std::thread::current().id());
+                    s.write_all(&buf).await.unwrap();
+                }
+                (start, ran_on)
+            });
+            let client = corio::spawn(async move {
+                // Connect registers the socket in this first poll.
+                let start = std::thread::current().id();
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                let mut ran_on = Vec::with_capacity(ROUND_TRIPS);
+                let mut buf = [0u8; 1];
+                for _ in 0..ROUND_TRIPS {
+                    c.write_all(b"x").await.unwrap();
+                    c.read_exact(&mut buf).await.unwrap();
+                    ran_on.push(std::thread::current().id());
+                }
+                (start, ran_on)
+            });
+            let (server_start, server_ran_on) = server.await.unwrap();
+            let (client_start, client_ran_on) = client.await.unwrap();
+            if server_start == client_start {
+                return None; // started together: not the case under test
+            }
+            let second_half = server_ran_on
+                .iter()
+                .zip(&client_ran_on)
+                .skip(ROUND_TRIPS / 2);
+            Some(second_half.filter(|(s, c)| s == c).count())
+        });
+        if let Some(together) = outcome {
+            assert!(
+                together >= ROUND_TRIPS / 2 * 9 / 10,
+                "only {together} of the last {} round trips ran both ends on one worker",
+                ROUND_TRIPS / 2
+            );
+            break;
+        }
+    }
+}

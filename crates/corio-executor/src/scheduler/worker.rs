@@ -493,9 +493,18 @@ impl WorkerCx {
             if !shared.io[i].has_sources() {
                 continue;
             }
-            // Held by its owner while it parks, which handles its own events.
             if let Some(mut driver) = remote.driver.try_lock() {
                 delivered += driver.poll_events();
+            } else {
+                // Held by its owner while it parks in it: take the events
+                // ready now beside it (where the backend can), so that the
+                // tasks they wake run here at once instead of waiting for
+                // the owner's thread to wake up (a latency-bound pair of
+                // tasks then gathers on the awake worker).
+                #[cfg(not(loom))]
+                {
+                    delivered += shared.io[i].poll_now().unwrap_or(0);
+                }
             }
         }
         delivered > 0
