@@ -76,6 +76,22 @@ pub(crate) fn capture() -> Context {
     }
 }
 
+/// Runs `f` with `context` as this thread's context (a blocking-pool job
+/// running with its caller's variables), then puts the thread's own back,
+/// also if `f` panics.
+pub(crate) fn scope<R>(context: Context, f: impl FnOnce() -> R) -> R {
+    struct Restore(Context);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            THREAD_CONTEXT.with(|c| *c.borrow_mut() = old);
+        }
+    }
+    let old = THREAD_CONTEXT.with(|c| std::mem::replace(&mut *c.borrow_mut(), context));
+    let _restore = Restore(old);
+    f()
+}
+
 /// Who a context belongs to, so a token is only reset where it was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Owner {

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod clock;
 mod context;
 mod context_var;
@@ -36,6 +37,8 @@ pub mod io;
 mod runtime;
 mod shield;
 pub mod task_group;
+#[cfg_attr(not(loom), allow(unreachable_pub))]
+mod threadsafe;
 
 // The concurrency core. Public (but hidden) under loom so the models in
 // `loom-tests/` can drive each protocol directly; in normal builds, the
@@ -71,6 +74,7 @@ pub mod time;
 #[allow(unreachable_pub, dead_code)]
 mod time;
 
+pub use blocking::{to_thread, ToThread};
 pub use context::{note_suspended, poll_proceed};
 pub use context_var::{ContextVar, Token};
 pub use runtime::{
@@ -83,6 +87,11 @@ pub use task::{
     TaskRef, TaskState,
 };
 pub use task_group::{TaskGroup, TaskGroupError};
+/// The completion protocol of `ConcurrentFuture`, for the loom models.
+#[cfg(loom)]
+#[doc(hidden)]
+pub use threadsafe::slot as concurrent_slot;
+pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture, FutureError, ShutdownError};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, timeout_scope, wait_for,
     Interval, MissedTickBehavior, Sleep, Tick, Timeout, TimeoutError, TimeoutHandle,

@@ -236,6 +236,8 @@ pub struct Builder {
     /// `None`: decided by `CORIO_DEBUG` at build time.
     debug: Option<bool>,
     slow_poll_threshold: Duration,
+    max_blocking_threads: Option<usize>,
+    blocking_keep_alive: Duration,
 }
 
 /// The default of [`Builder::slow_poll_threshold`]: asyncio's
@@ -284,7 +286,48 @@ impl Builder {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             debug: None,
             slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
+            max_blocking_threads: None,
+            blocking_keep_alive: crate::blocking::DEFAULT_KEEP_ALIVE,
         }
+    }
+
+    /// The most threads the blocking pool ([`to_thread`](crate::to_thread))
+    /// starts; more jobs than that wait in its queue. The default is
+    /// Python's `ThreadPoolExecutor` default, min(32, cores + 4): enough
+    /// threads to overlap blocking I/O, few enough that a burst of calls
+    /// does not start hundreds of threads (tokio's default cap is 512).
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().max_blocking_threads(2).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        assert!(
+            n > 0,
+            "max_blocking_threads(0): the blocking pool needs at least one thread"
+        );
+        self.max_blocking_threads = Some(n);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits
+    /// (default 10 s, as tokio's).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .blocking_keep_alive(Duration::from_secs(1))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.blocking_keep_alive = keep_alive;
+        self
     }
 
     /// Debug mode (asyncio's `loop.set_debug(True)`): every poll is timed,
@@ -412,7 +455,13 @@ impl Builder {
             .debug
             .unwrap_or_else(|| std::env::var_os("CORIO_DEBUG").is_some_and(|v| v == "1"));
         let slow_poll = debug.then_some(self.slow_poll_threshold);
-        let (shared, cores) = Shared::new(n, self.exception_handler, slow_poll)?;
+        let blocking = crate::blocking::Pool::new(
+            self.max_blocking_threads
+                .unwrap_or_else(crate::blocking::default_max_threads),
+            self.blocking_keep_alive,
+            format!("{}-blocking", self.thread_name),
+        );
+        let (shared, cores) = Shared::new(n, self.exception_handler, slow_poll, blocking)?;
         let mut cores = cores.into_iter().map(Box::new);
         *shared.core0.lock() = cores.next();
         let mut threads = Vec::with_capacity(n - 1);
@@ -428,6 +477,7 @@ impl Builder {
                         shared,
                         threads,
                         shutdown_grace: self.shutdown_grace,
+                        deadline: std::cell::Cell::new(None),
                         _not_send: PhantomData,
                     };
                     drop(rt);
@@ -439,13 +489,14 @@ impl Builder {
             shared,
             threads,
             shutdown_grace: self.shutdown_grace,
+            deadline: std::cell::Cell::new(None),
             _not_send: PhantomData,
         })
     }
 }
 
 #[cfg(not(loom))]
-fn spawn_thread(
+pub(crate) fn spawn_thread(
     name: String,
     f: impl FnOnce() + Send + 'static,
 ) -> io::Result<thread::JoinHandle<()>> {
@@ -453,7 +504,7 @@ fn spawn_thread(
 }
 
 #[cfg(loom)]
-fn spawn_thread(
+pub(crate) fn spawn_thread(
     _name: String,
     f: impl FnOnce() + Send + 'static,
 ) -> io::Result<thread::JoinHandle<()>> {
@@ -487,6 +538,9 @@ pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<thread::JoinHandle<()>>,
     shutdown_grace: Duration,
+    /// The end of the grace period `shutdown` started, for the blocking
+    /// pool's running jobs when the runtime is then dropped.
+    deadline: std::cell::Cell<Option<Instant>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -682,6 +736,7 @@ impl Runtime {
                 let _ = crate::sleep(Duration::from_millis(1)).await;
             }
         });
+        self.deadline.set(Some(deadline));
         let left = self.shared.unfinished_tasks();
         if !left.is_empty() {
             let names: Vec<String> = left.iter().map(TaskRef::name).collect();
@@ -753,6 +808,21 @@ impl Drop for Runtime {
             }
         }
         shared.drain_injector();
+        // The blocking pool last: the tasks that awaited its jobs are gone
+        // (queued jobs of theirs were removed, running ones abandoned).
+        let deadline = self.deadline.get().unwrap_or_else(|| {
+            Instant::now()
+                .checked_add(self.shutdown_grace)
+                .unwrap_or_else(crate::time::far_future)
+        });
+        let busy = shared.blocking.shutdown(deadline);
+        if busy > 0 {
+            let line = format!(
+                "shutdown: {busy} to_thread job(s) still running at the end of the shutdown \
+                 grace were left to finish on their own threads"
+            );
+            shared.report(None, &line, None);
+        }
     }
 }
 
@@ -855,6 +925,50 @@ impl Handle {
         F::Output: Send + 'static,
     {
         Shared::spawn(&self.shared, future, NO_OWNER, name)
+    }
+
+    /// Runs `f` on this runtime's blocking pool, from any thread: what
+    /// [`to_thread`](crate::to_thread) does inside the runtime.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let job = rt.handle().to_thread(|| 6 * 7);
+    /// assert_eq!(rt.run(job).unwrap(), 42);
+    /// ```
+    pub fn to_thread<F, R>(&self, f: F) -> crate::ToThread<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::blocking::submit(&self.shared, f)
+    }
+
+    /// Runs `f` on the runtime soon, from any thread (asyncio's
+    /// `loop.call_soon_threadsafe`). Callbacks run one at a time in the
+    /// order they were submitted, on a worker thread; a panicking one is
+    /// reported to the exception handler and the next ones still run.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError`](crate::ShutdownError) if the runtime has shut
+    /// down (`f` is dropped).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// for i in 0..3 {
+    ///     let tx = tx.clone();
+    ///     rt.handle().call_soon_threadsafe(move || tx.send(i).unwrap()).unwrap();
+    /// }
+    /// let got: Vec<i32> = (0..3).map(|_| rx.recv().unwrap()).collect();
+    /// assert_eq!(got, [0, 1, 2]);
+    /// ```
+    pub fn call_soon_threadsafe<F>(&self, f: F) -> Result<(), crate::ShutdownError>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        Shared::call_soon_threadsafe(&self.shared, Box::new(f))
     }
 
     /// A sleep bound to this runtime: unlike [`sleep`](crate::sleep), it may
@@ -978,6 +1092,22 @@ impl fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// How many threads the blocking pool ([`to_thread`](crate::to_thread))
+    /// has now: started on demand, at most
+    /// [`Builder::max_blocking_threads`], and fewer again once idle ones
+    /// retire after the keep-alive.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let m = rt.handle().metrics();
+    /// assert_eq!(m.blocking_threads(), 0);
+    /// rt.run(async { corio_executor::to_thread(|| ()).await.unwrap() });
+    /// assert_eq!(m.blocking_threads(), 1);
+    /// ```
+    pub fn blocking_threads(&self) -> usize {
+        self.shared.blocking.threads()
+    }
+
     /// How many worker threads the runtime has (including worker 0).
     ///
     /// ```

@@ -43,6 +43,44 @@ mod imp {
         }
     }
 
+    /// A condition variable for [`Mutex`] (parking_lot's), with a by-value
+    /// guard API that loom's matches.
+    #[derive(Debug, Default)]
+    pub struct Condvar(parking_lot::Condvar);
+
+    impl Condvar {
+        /// A condition variable nobody waits on.
+        pub const fn new() -> Condvar {
+            Condvar(parking_lot::Condvar::new())
+        }
+
+        /// Unlocks, waits for a notification (or a spurious wakeup), locks.
+        pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+            self.0.wait(&mut guard);
+            guard
+        }
+
+        /// [`wait`](Self::wait) for at most `timeout`; true if it timed out.
+        pub fn wait_timeout<'a, T>(
+            &self,
+            mut guard: MutexGuard<'a, T>,
+            timeout: std::time::Duration,
+        ) -> (MutexGuard<'a, T>, bool) {
+            let r = self.0.wait_for(&mut guard, timeout);
+            (guard, r.timed_out())
+        }
+
+        /// Wakes one waiter.
+        pub fn notify_one(&self) {
+            self.0.notify_one();
+        }
+
+        /// Wakes every waiter.
+        pub fn notify_all(&self) {
+            self.0.notify_all();
+        }
+    }
+
     /// `std::cell::UnsafeCell` with loom's closure-based access API.
     #[derive(Debug)]
     pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
@@ -110,6 +148,43 @@ mod imp {
     impl<T: Default> Default for Mutex<T> {
         fn default() -> Self {
             Mutex::new(T::default())
+        }
+    }
+
+    /// loom's condition variable behind the same API as the std build's.
+    /// A timed wait never times out under loom (loom has no time): models
+    /// must end every wait with a notification.
+    #[derive(Debug, Default)]
+    pub struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        /// A condition variable nobody waits on.
+        pub fn new() -> Condvar {
+            Condvar(loom::sync::Condvar::new())
+        }
+
+        /// Unlocks, waits for a notification, locks.
+        pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+            self.0.wait(guard).unwrap()
+        }
+
+        /// Like [`wait`](Self::wait); never times out under loom.
+        pub fn wait_timeout<'a, T>(
+            &self,
+            guard: MutexGuard<'a, T>,
+            _timeout: std::time::Duration,
+        ) -> (MutexGuard<'a, T>, bool) {
+            (self.0.wait(guard).unwrap(), false)
+        }
+
+        /// Wakes one waiter.
+        pub fn notify_one(&self) {
+            self.0.notify_one();
+        }
+
+        /// Wakes every waiter.
+        pub fn notify_all(&self) {
+            self.0.notify_all();
         }
     }
 

@@ -304,7 +304,10 @@ mod tests {
         std::thread::spawn(move || h.poll_now()).join().unwrap();
         let start = Instant::now();
         r.park(Some(Duration::from_secs(10))).unwrap();
-        assert!(start.elapsed() < Duration::from_secs(5), "the wakeup was lost");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the wakeup was lost"
+        );
     }
 
     #[test]
@@ -330,7 +333,10 @@ mod tests {
         let start = Instant::now();
         while reg.poll_ready(Direction::Read, &mut cx).is_pending() {
             h.poll_now();
-            assert!(start.elapsed() < Duration::from_secs(5), "the event was lost");
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the event was lost"
+            );
             std::thread::yield_now();
         }
         let Poll::Ready(ev) = reg.poll_ready(Direction::Read, &mut cx) else {

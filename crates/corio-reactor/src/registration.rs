@@ -547,7 +547,11 @@ mod tests {
         peer.write_all(b"x").unwrap();
         reg.move_to(&new.io_handle()).unwrap();
         assert!(reg.is_in(&new.io_handle()) && !reg.is_in(&old.io_handle()));
-        assert_eq!(old.park(Some(Duration::ZERO)).unwrap(), 0, "the old poller still has it");
+        assert_eq!(
+            old.park(Some(Duration::ZERO)).unwrap(),
+            0,
+            "the old poller still has it"
+        );
         let mut cx = Context::from_waker(Waker::noop());
         assert!(reg.poll_ready(Direction::Read, &mut cx).is_pending());
         assert_eq!(new.park(Some(Duration::from_secs(5))).unwrap(), 1);

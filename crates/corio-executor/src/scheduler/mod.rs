@@ -55,7 +55,7 @@ use std::ptr::NonNull;
 use crate::context;
 use crate::queue::{Injector, Stealer};
 use crate::runtime::ExceptionHandler;
-use crate::sync::{fence, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::{self, Header, Notified, Schedule, Task, TaskId, NO_ORIGIN, NO_OWNER};
 use crate::time::driver::{Clock, TimerSlot, NO_WATCHER};
 use corio_timer::TimerKey;
@@ -91,6 +91,61 @@ pub(crate) struct Shared {
     pub(crate) slow_poll: Option<std::time::Duration>,
     /// Worker 0's core while no `run` call is using it.
     pub(crate) core0: Mutex<Option<Box<Core>>>,
+    /// The blocking pool (`to_thread`, `blocking.rs`).
+    pub(crate) blocking: std::sync::Arc<crate::blocking::Pool>,
+    /// `call_soon_threadsafe` callbacks, run in FIFO order by one drainer
+    /// task at a time.
+    soon: Mutex<SoonQueue>,
+    /// The clock tick (ms) at which a thread outside the runtime last
+    /// submitted work: for a while after it, an idle worker spins briefly
+    /// before it parks (the next submission is likely a moment away).
+    external_tick: AtomicU64,
+}
+
+#[derive(Default)]
+struct SoonQueue {
+    queue: VecDeque<Box<dyn FnOnce() + Send + 'static>>,
+    /// A drainer task exists (it clears this when it finds the queue empty).
+    draining: bool,
+}
+
+/// The task that runs `call_soon_threadsafe` callbacks, in FIFO order, a
+/// batch per poll; it ends when it finds the queue empty (under the lock
+/// that a submitter takes to decide whether to start a new one).
+struct SoonDrainer {
+    shared: Arc<Shared>,
+}
+
+impl std::future::Future for SoonDrainer {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        for _ in 0..64 {
+            let f = {
+                let mut q = self.shared.soon.lock();
+                match q.queue.pop_front() {
+                    Some(f) => f,
+                    None => {
+                        q.draining = false;
+                        return std::task::Poll::Ready(());
+                    }
+                }
+            };
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                self.shared.report(
+                    None,
+                    "a call_soon_threadsafe callback panicked",
+                    Some(&*payload),
+                );
+            }
+        }
+        // Let other tasks run between batches.
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 /// What other threads may touch of one worker.
@@ -258,6 +313,7 @@ impl Shared {
         num_workers: usize,
         exception_handler: ExceptionHandler,
         slow_poll: Option<std::time::Duration>,
+        blocking: crate::blocking::Pool,
     ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
         let mut cores = Vec::with_capacity(num_workers);
         let mut remotes = Vec::with_capacity(num_workers);
@@ -301,6 +357,9 @@ impl Shared {
             io: io.into_boxed_slice(),
             slow_poll,
             core0: Mutex::new(None),
+            blocking: std::sync::Arc::new(blocking),
+            soon: Mutex::new(SoonQueue::default()),
+            external_tick: AtomicU64::new(0),
         });
         Ok((shared, cores))
     }
@@ -453,6 +512,48 @@ impl Shared {
         if let Some(worker) = self.idle.worker_to_notify() {
             self.remotes[worker].parker.unpark();
         }
+    }
+
+    /// A thread outside the runtime submitted work (see `external_tick`).
+    pub(crate) fn note_external_submit(&self) {
+        if context::worker().is_null() {
+            self.external_tick
+                .store(self.clock.now_tick(), Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a thread outside the runtime submitted work in the last
+    /// couple of milliseconds.
+    pub(crate) fn recent_external_submit(&self) -> bool {
+        let at = self.external_tick.load(Ordering::Relaxed);
+        at != 0 && self.clock.now_tick().saturating_sub(at) <= 2
+    }
+
+    /// `Handle::call_soon_threadsafe`: queues `f` and makes sure a drainer
+    /// task runs the queue.
+    pub(crate) fn call_soon_threadsafe(
+        shared: &Arc<Shared>,
+        f: Box<dyn FnOnce() + Send + 'static>,
+    ) -> Result<(), crate::threadsafe::ShutdownError> {
+        if shared.is_shutdown() {
+            return Err(crate::threadsafe::ShutdownError::new());
+        }
+        let start = {
+            let mut q = shared.soon.lock();
+            q.queue.push_back(f);
+            !std::mem::replace(&mut q.draining, true)
+        };
+        shared.note_external_submit();
+        if start {
+            let drainer = SoonDrainer {
+                shared: shared.clone(),
+            };
+            let task = Shared::spawn_with(shared, drainer, NO_OWNER, None, |h| {
+                h.with_extras(|e| e.internal = true)
+            });
+            drop(task);
+        }
+        Ok(())
     }
 
     /// Called by the last searcher before it parks: if any queue still has

@@ -37,6 +37,10 @@ const HELP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
 /// it looks again (20 wakeups a second per idle worker, only while some
 /// worker has sockets).
 const HELP_RECHECK: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How long an idle worker spins for a remote wakeup it expects (see
+/// `spin_for_remote_wake`): about one thread wakeup on a small VM.
+const REMOTE_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 use super::pool::LocalCache;
 use super::{Push, Shared};
 use crate::context;
@@ -383,6 +387,9 @@ impl WorkerCx {
         if self.fire_own_timers() | self.help_with_timers() | self.help_with_io(None) {
             return;
         }
+        if self.spin_for_remote_wake() {
+            return;
+        }
         let was_last_searcher = shared
             .idle
             .transition_worker_to_parked(index, core.is_searching.replace(false));
@@ -436,6 +443,38 @@ impl WorkerCx {
         }
         if awake_peers {
             self.help_stuck_peers();
+        }
+    }
+
+    /// Before parking, while blocking-pool jobs are in flight or a thread
+    /// outside the runtime submitted work a moment ago, a searching worker
+    /// spins for up to `REMOTE_SPIN` for the wakeup those bring (a task
+    /// in the injector): a thread wakeup costs tens of microseconds on a
+    /// small VM, and a caller that awaits jobs (or submits coroutines) one
+    /// by one would pay one per round trip. While it searches, remote wakes
+    /// do not unpark anyone else (`Idle`). True if work arrived.
+    fn spin_for_remote_wake(&self) -> bool {
+        let shared = &*self.shared;
+        if cfg!(loom) || !self.core.is_searching.get() {
+            return false;
+        }
+        if shared.blocking.in_flight.load(Ordering::Relaxed) == 0
+            && !shared.recent_external_submit()
+        {
+            return false;
+        }
+        let index = self.core.index;
+        let until = std::time::Instant::now() + REMOTE_SPIN;
+        loop {
+            if !shared.injector.is_empty() || shared.has_inbox(index) {
+                return true;
+            }
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
         }
     }
 
