@@ -581,6 +581,99 @@ fn local_tasks() {
     });
 }
 
+fn threads() {
+    section("Scheduling from other threads: run_coroutine_threadsafe");
+    // coro = asyncio.sleep(1, result=3)
+    // future = asyncio.run_coroutine_threadsafe(coro, loop)
+    // assert future.result(timeout) == 3
+    let rt = corio::Runtime::builder().workers(2).build().unwrap();
+    let handle = rt.handle();
+    let submitter = std::thread::spawn(move || {
+        let future = corio::run_coroutine_threadsafe(
+            async {
+                corio::sleep(Duration::from_secs(1)).await?;
+                Ok::<_, corio::Cancelled>(3)
+            },
+            &handle,
+        );
+        let result = future
+            .result(Some(Duration::from_secs(5)))
+            .unwrap()
+            .unwrap();
+        println!("{} a plain thread got {result} from the loop", now_stamp());
+
+        // try: future.result(timeout)
+        // except TimeoutError: print(...); future.cancel()
+        let slow =
+            corio::run_coroutine_threadsafe(corio::sleep(Duration::from_secs(3600)), &handle);
+        match slow.result(Some(Duration::from_millis(100))) {
+            Err(e) if e.is_timeout() => {
+                println!("The coroutine took too long, cancelling the task...");
+                slow.cancel();
+            }
+            other => println!("unexpected: {other:?}"),
+        }
+        // except Exception as exc: print(f'The coroutine raised an exception: {exc!r}')
+        let failing = corio::run_coroutine_threadsafe(
+            async {
+                if true {
+                    panic!("ValueError('bad input')");
+                }
+            },
+            &handle,
+        );
+        match failing.result(Some(Duration::from_secs(5))) {
+            Err(corio::FutureError::Panicked { message, .. }) => {
+                println!("The coroutine raised an exception: {message}")
+            }
+            other => println!("The coroutine returned: {other:?}"),
+        }
+        // loop.call_soon_threadsafe(callback)
+        let (tx, rx) = std::sync::mpsc::channel();
+        handle
+            .call_soon_threadsafe(move || {
+                tx.send(std::thread::current().name().map(str::to_owned))
+                    .unwrap()
+            })
+            .unwrap();
+        println!(
+            "call_soon_threadsafe ran on {:?}",
+            rx.recv().unwrap().unwrap_or_default()
+        );
+    });
+    // The panic above is expected: keep the default hook's message quiet.
+    with_quiet_panics(|| submitter.join().unwrap());
+    rt.shutdown();
+}
+
+fn to_thread() {
+    section("to_thread: blocking work off the loop, the ticker keeps ticking");
+    // await asyncio.gather(asyncio.to_thread(blocking_io), asyncio.sleep(1))
+    corio::run(async {
+        let start = Instant::now();
+        let ticker = corio::spawn(async move {
+            for _ in 0..3 {
+                corio::sleep(Duration::from_millis(300)).await?;
+                println!("  tick at {:.1} s", start.elapsed().as_secs_f64());
+            }
+            Ok::<_, corio::Cancelled>(())
+        });
+        let read = corio::to_thread(|| {
+            // Blocking: a sleep standing for a slow file system or a C library.
+            std::thread::sleep(Duration::from_secs(1));
+            std::fs::read_to_string("Cargo.toml").map(|s| s.lines().count())
+        })
+        .await
+        .unwrap();
+        println!(
+            "to_thread finished after {:.1} s: Cargo.toml has {} lines",
+            start.elapsed().as_secs_f64(),
+            read.unwrap_or(0)
+        );
+        ticker.await.unwrap().unwrap();
+    });
+}
+
 fn main() {
     println!("corio tour: asyncio's coroutines and tasks, in Rust");
     hello_world();
@@ -605,5 +698,6 @@ fn main() {
     context_vars();
     dump_and_debug();
     streams();
-    println!("\n(to_thread and run_coroutine_threadsafe join the tour as they land)");
+    to_thread();
+    threads();
 }

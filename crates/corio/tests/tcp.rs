@@ -318,3 +318,23 @@ fn dropping_a_stream_mid_read_in_another_task_breaks_nothing() {
         assert_eq!(&back, b"still fine");
     });
 }
+
+#[test]
+fn lookup_host_resolves_on_the_pool_and_the_address_connects() {
+    rt(1).run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let addrs: Vec<SocketAddr> = corio::net::lookup_host(("127.0.0.1", port))
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(addrs, [SocketAddr::from(([127, 0, 0, 1], port))]);
+        let to = addrs[0];
+        let client = corio::spawn(async move { TcpStream::connect(to).await.unwrap() });
+        let (accepted, _) = listener.accept().await.unwrap();
+        let client = client.await.unwrap();
+        assert_eq!(accepted.peer_addr().unwrap(), client.local_addr().unwrap());
+        let bad = corio::net::lookup_host("no port here").await;
+        assert!(bad.is_err(), "an address without a port resolved");
+    });
+}

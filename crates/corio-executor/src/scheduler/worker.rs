@@ -41,6 +41,10 @@ const HELP_RECHECK: std::time::Duration = std::time::Duration::from_millis(50);
 /// How long an idle worker spins for a remote wakeup it expects (see
 /// `spin_for_remote_wake`): about one thread wakeup on a small VM.
 const REMOTE_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// Blocking-pool jobs in flight up to which an idle worker spins for their
+/// completion (see `spin_for_remote_wake`).
+const MAX_SPIN_JOBS: usize = 2;
 use super::pool::LocalCache;
 use super::{Push, Shared};
 use crate::context;
@@ -446,7 +450,7 @@ impl WorkerCx {
         }
     }
 
-    /// Before parking, while blocking-pool jobs are in flight or a thread
+    /// Before parking, while a blocking-pool job or two is in flight or a thread
     /// outside the runtime submitted work a moment ago, a searching worker
     /// spins for up to `REMOTE_SPIN` for the wakeup those bring (a task
     /// in the injector): a thread wakeup costs tens of microseconds on a
@@ -458,9 +462,11 @@ impl WorkerCx {
         if cfg!(loom) || !self.core.is_searching.get() {
             return false;
         }
-        if shared.blocking.in_flight.load(Ordering::Relaxed) == 0
-            && !shared.recent_external_submit()
-        {
+        // A job or two in flight is a caller awaiting them one by one; with
+        // more, the pool's threads are busy and a spinning worker would
+        // take a core from them (their wakeups come often anyway).
+        let jobs = shared.blocking.in_flight.load(Ordering::Relaxed);
+        if !(1..=MAX_SPIN_JOBS).contains(&jobs) && !shared.recent_external_submit() {
             return false;
         }
         let index = self.core.index;

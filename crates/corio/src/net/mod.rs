@@ -103,5 +103,37 @@ pub use futures_util::io::{
 };
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+
+/// Resolves a host name on the blocking pool (`getaddrinfo` blocks), as
+/// asyncio's `loop.getaddrinfo` does in its executor: the addresses of
+/// `addr`, for [`TcpStream::connect`] and friends, which resolve in place
+/// (their `ToSocketAddrs` argument may borrow, so it cannot move to
+/// another thread).
+///
+/// # Errors
+///
+/// The resolver's error; a cancellation of the task as an `io::Error`
+/// wrapping [`Cancelled`](crate::Cancelled) ([`is_cancelled`] tells).
+///
+/// ```
+/// corio::run(async {
+///     let addrs: Vec<_> = corio::net::lookup_host(("localhost", 80)).await.unwrap().collect();
+///     assert!(addrs.iter().all(|a| a.port() == 80));
+/// });
+/// ```
+pub async fn lookup_host<A>(addr: A) -> io::Result<std::vec::IntoIter<std::net::SocketAddr>>
+where
+    A: std::net::ToSocketAddrs + Send + 'static,
+{
+    match corio_executor::to_thread(move || addr.to_socket_addrs().map(Vec::from_iter)).await {
+        Ok(r) => r.map(Vec::into_iter),
+        Err(corio_executor::TaskError::Cancelled(c)) => {
+            Err(io::Error::new(io::ErrorKind::Interrupted, c))
+        }
+        Err(corio_executor::TaskError::Panicked { message, .. }) => Err(io::Error::other(format!(
+            "corio: the resolver panicked: {message}"
+        ))),
+    }
+}
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -61,8 +61,9 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds a listening socket (`SO_REUSEADDR`, backlog 1024) to the first
-    /// address of `addr` that works. Names are resolved with the system
-    /// resolver, which blocks: pass an IP address on a busy server.
+    /// address of `addr` that works. Names are resolved in place with the
+    /// system resolver, which blocks: on a busy server, resolve them first
+    /// with [`lookup_host`](super::lookup_host) (on the blocking pool).
     ///
     /// # Errors
     ///

@@ -1,0 +1,130 @@
+//! The bridges between threads, corio against tokio, same worker count:
+//!
+//! * `blocking_bridge_seq/*`: 10 000 trivial `corio::to_thread` calls
+//!   awaited one by one, vs `tokio::task::spawn_blocking`;
+//! * `blocking_bridge_concurrent/*`: the same 10 000 submitted at once,
+//!   then awaited in turn;
+//! * `external_submit/*`: a plain thread submits 10 000 trivial futures one
+//!   by one and blocks on each result: `corio::run_coroutine_threadsafe` +
+//!   `ConcurrentFuture::result`, vs `Handle::spawn` + `Handle::block_on` of
+//!   the join handle.
+//!
+//! Default pools on both sides (corio: min(32, cores + 4) blocking
+//! threads; tokio: 512). The async side runs in a spawned task. See
+//! `docs/benchmarks.md`.
+
+use std::time::Duration;
+
+use corio_benches::{corio_runtime, criterion, tokio_runtime};
+use criterion::Criterion;
+
+/// Calls per iteration.
+const CALLS: u64 = 10_000;
+
+fn bridges(c: &mut Criterion) {
+    let corio_rt = corio_runtime();
+    let tokio_rt = tokio_runtime();
+
+    let mut group = c.benchmark_group("blocking_bridge_seq");
+    group.bench_function("corio", |b| {
+        b.iter(|| {
+            corio_rt.run(async {
+                corio::spawn(async {
+                    let mut sum = 0;
+                    for i in 0..CALLS {
+                        sum += corio::to_thread(move || i).await.unwrap();
+                    }
+                    assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            tokio_rt.block_on(async {
+                tokio::spawn(async {
+                    let mut sum = 0;
+                    for i in 0..CALLS {
+                        sum += tokio::task::spawn_blocking(move || i).await.unwrap();
+                    }
+                    assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("blocking_bridge_concurrent");
+    group.bench_function("corio", |b| {
+        b.iter(|| {
+            corio_rt.run(async {
+                corio::spawn(async {
+                    let jobs: Vec<_> = (0..CALLS).map(|i| corio::to_thread(move || i)).collect();
+                    let mut sum = 0;
+                    for j in jobs {
+                        sum += j.await.unwrap();
+                    }
+                    assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            tokio_rt.block_on(async {
+                tokio::spawn(async {
+                    let jobs: Vec<_> = (0..CALLS)
+                        .map(|i| tokio::task::spawn_blocking(move || i))
+                        .collect();
+                    let mut sum = 0;
+                    for j in jobs {
+                        sum += j.await.unwrap();
+                    }
+                    assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("external_submit");
+    let handle = corio_rt.handle();
+    group.bench_function("corio", |b| {
+        b.iter(|| {
+            let mut sum = 0;
+            for i in 0..CALLS {
+                let fut = corio::run_coroutine_threadsafe(async move { i }, &handle);
+                sum += fut.result(None).unwrap();
+            }
+            assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+        })
+    });
+    let handle = tokio_rt.handle().clone();
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            let mut sum = 0;
+            for i in 0..CALLS {
+                let task = handle.spawn(async move { i });
+                sum += handle.block_on(task).unwrap();
+            }
+            assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+        })
+    });
+    group.finish();
+}
+
+// What `criterion_group!` + `criterion_main!` expand to, minus the
+// undocumented `pub fn` the former generates.
+fn main() {
+    let mut c = criterion(Duration::from_secs(5));
+    bridges(&mut c);
+    c.final_summary();
+}
