@@ -360,6 +360,8 @@ where
 /// submitted at once; awaiting is optional.
 ///
 /// `f` sees the calling task's [context variables](crate::ContextVar).
+/// It runs on a plain thread with no running event loop (as in asyncio):
+/// to spawn from it, move a [`Handle`](crate::Handle) in.
 /// A panic in `f` comes back as [`TaskError::Panicked`] with its message.
 /// Awaiting is a cancellation point: a cancelled awaiter gets
 /// [`TaskError::Cancelled`] at once; a job not started yet never runs, one
