@@ -205,12 +205,7 @@ impl Pool {
     /// Spins until a job is queued or `SPIN` passes.
     fn spin_for_work(&self) {
         self.spinning.fetch_add(1, Ordering::SeqCst);
-        let until = Instant::now() + SPIN;
-        while self.queued.load(Ordering::SeqCst) == 0 && Instant::now() < until {
-            for _ in 0..64 {
-                std::hint::spin_loop();
-            }
-        }
+        crate::sync::spin_until(SPIN, || self.queued.load(Ordering::SeqCst) > 0);
         self.spinning.fetch_sub(1, Ordering::SeqCst);
     }
 

@@ -199,6 +199,29 @@ mod imp {
 
 pub use imp::*;
 
+/// Spins until `ready()` is true or `limit` passes; returns whether it
+/// became ready. For the few places that expect a thread wakeup from
+/// another thread within about the cost of one (blocking pool, concurrent
+/// futures, a worker about to park). Under loom it only asks once: the
+/// models never spin.
+pub fn spin_until(limit: std::time::Duration, mut ready: impl FnMut() -> bool) -> bool {
+    if cfg!(loom) {
+        return ready();
+    }
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if ready() {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+    }
+}
+
 /// How many tasks a worker's stealable run queue holds before it moves half
 /// of them to the global injector.
 pub const LOCAL_QUEUE_CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };

@@ -470,18 +470,9 @@ impl WorkerCx {
             return false;
         }
         let index = self.core.index;
-        let until = std::time::Instant::now() + REMOTE_SPIN;
-        loop {
-            if !shared.injector.is_empty() || shared.has_inbox(index) {
-                return true;
-            }
-            if std::time::Instant::now() >= until {
-                return false;
-            }
-            for _ in 0..64 {
-                std::hint::spin_loop();
-            }
-        }
+        crate::sync::spin_until(REMOTE_SPIN, || {
+            !shared.injector.is_empty() || shared.has_inbox(index)
+        })
     }
 
     /// Remembers the ticks of the peers that are awake and have I/O

@@ -94,7 +94,6 @@ impl Wakeups {
 /// How long a waiter spins before it blocks: a completion that is a
 /// thread wakeup away (about 35 µs on a small VM) is caught without
 /// putting this thread to sleep and waking it again.
-#[cfg(not(loom))]
 const SPIN: Duration = Duration::from_micros(50);
 
 impl<T> Slot<T> {
@@ -185,14 +184,8 @@ impl<T> Slot<T> {
     /// If the value (or panic) was already taken by an earlier call.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<T, FutureError> {
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
-        #[cfg(not(loom))]
-        if !self.is_done() && timeout != Some(Duration::ZERO) {
-            let spin_until = Instant::now() + SPIN;
-            while !self.is_done() && Instant::now() < spin_until {
-                for _ in 0..64 {
-                    std::hint::spin_loop();
-                }
-            }
+        if timeout != Some(Duration::ZERO) {
+            crate::sync::spin_until(SPIN, || self.is_done());
         }
         let mut st = self.state.lock();
         loop {
