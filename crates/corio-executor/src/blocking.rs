@@ -33,6 +33,10 @@
 //! threads still running then are left to finish on their own and named
 //! in a report.
 //!
+//! loom: `loom-tests/tests/blocking_pool.rs` (a job submitted while the
+//! only thread finishes, spins and goes to sleep is never stranded;
+//! shutdown waits for a running job and drops a queued one).
+//!
 //! [`Builder::max_blocking_threads`]: crate::Builder::max_blocking_threads
 //! [`Builder::blocking_keep_alive`]: crate::Builder::blocking_keep_alive
 
@@ -67,17 +71,19 @@ pub(crate) fn default_max_threads() -> usize {
     (cores + 4).min(32)
 }
 
-/// What the pool runs: a job, type-erased.
-trait Run: Send + Sync {
+/// What the pool runs: a job, type-erased (public for the loom model).
+pub trait Run: Send + Sync {
+    /// Runs the job on a pool thread.
     fn run(&self);
     /// The pool is shutting down and will never run it.
     fn discard(&self);
 }
 
-type JobRef = Arc<dyn Run>;
+/// A queued job.
+pub type JobRef = Arc<dyn Run>;
 
 /// The blocking pool of a runtime.
-pub(crate) struct Pool {
+pub struct Pool {
     state: Mutex<PoolState>,
     /// Idle threads sleep here.
     work: Condvar,
@@ -87,9 +93,10 @@ pub(crate) struct Pool {
     spinning: AtomicUsize,
     /// Jobs in the queue (lock-free hint for spinners).
     queued: AtomicUsize,
-    /// Jobs submitted and not finished: while there are any, an idle worker
-    /// spins briefly before it parks (their completions are coming).
-    pub(crate) in_flight: AtomicUsize,
+    /// Jobs submitted and not finished: while there are one or two, an
+    /// idle worker spins briefly before it parks (their completions are
+    /// coming).
+    pub in_flight: AtomicUsize,
     max_threads: usize,
     keep_alive: Duration,
     thread_name: String,
@@ -108,7 +115,8 @@ struct PoolState {
 }
 
 impl Pool {
-    pub(crate) fn new(max_threads: usize, keep_alive: Duration, thread_name: String) -> Pool {
+    /// A pool with no threads yet.
+    pub fn new(max_threads: usize, keep_alive: Duration, thread_name: String) -> Pool {
         Pool {
             state: Mutex::new(PoolState {
                 queue: VecDeque::new(),
@@ -130,13 +138,13 @@ impl Pool {
     }
 
     /// How many threads the pool has now.
-    pub(crate) fn threads(&self) -> usize {
+    pub fn threads(&self) -> usize {
         self.state.lock().threads
     }
 
     /// Queues a job; starts a thread if none is free and the cap allows.
     /// `Err` (the job back) if the pool is shut down.
-    fn submit(self: &Arc<Self>, job: JobRef) -> Result<(), JobRef> {
+    pub fn submit(self: &Arc<Self>, job: JobRef) -> Result<(), JobRef> {
         let mut st = self.state.lock();
         if st.shutdown {
             return Err(job);
@@ -223,7 +231,7 @@ impl Pool {
     /// Shuts the pool down: drops the queued jobs, wakes the idle threads,
     /// and waits until `deadline` for the running ones. Returns how many
     /// threads were still running a job then.
-    pub(crate) fn shutdown(&self, deadline: Instant) -> usize {
+    pub fn shutdown(&self, deadline: Instant) -> usize {
         let queued: Vec<JobRef> = {
             let mut st = self.state.lock();
             st.shutdown = true;

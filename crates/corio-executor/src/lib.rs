@@ -28,6 +28,11 @@
 
 #![warn(missing_docs)]
 
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod blocking;
+#[cfg(not(loom))]
+#[allow(unreachable_pub)]
 mod blocking;
 mod clock;
 mod context;
