@@ -270,19 +270,10 @@ where
         return ConcurrentFuture { inner };
     }
     inner.shared.note_external_submit();
-    let mut task = handle.spawn(future);
-    let waker = Waker::from(inner.clone());
-    match task.poll_outcome(&mut Context::from_waker(&waker)) {
-        Poll::Ready(r) => {
-            let _ = inner.slot.complete(r.map_err(FutureError::from_task));
-        }
-        Poll::Pending => {
-            *inner.task.lock() = Some(task);
-            // It may have finished between the poll and the store, waking
-            // a state that had no task yet.
-            inner.collect();
-        }
-    }
+    *inner.task.lock() = Some(handle.spawn(future));
+    // The first look registers the state as the task's join waker (and
+    // takes the outcome if the task is done already).
+    inner.collect();
     ConcurrentFuture { inner }
 }
 
@@ -414,14 +405,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         };
         let cb: slot::Callback = Box::new(move || f(&me));
         if let Some(cb) = self.inner.slot.add_callback(cb) {
-            let inner = self.inner.clone();
-            slot::Wakeups::single(cb).run(|payload| {
-                inner.shared.report(
-                    None,
-                    "a ConcurrentFuture done callback panicked",
-                    Some(&*payload),
-                )
-            });
+            self.inner.run(slot::Wakeups::single(cb));
         }
     }
 }

@@ -225,14 +225,13 @@ impl<T> Slot<T> {
     /// retrieved" report when the last handle goes).
     pub fn take_unretrieved_panic(&self) -> Option<String> {
         let mut st = self.state.lock();
-        if let Outcome::Ready(Err(FutureError::Panicked { .. })) = &st.outcome {
-            if let Outcome::Ready(Err(FutureError::Panicked { message, .. })) =
-                std::mem::replace(&mut st.outcome, Outcome::Taken)
-            {
-                return Some(message);
+        match std::mem::replace(&mut st.outcome, Outcome::Taken) {
+            Outcome::Ready(Err(FutureError::Panicked { message, .. })) => Some(message),
+            other => {
+                st.outcome = other;
+                None
             }
         }
-        None
     }
 
     fn take(st: &mut State<T>) -> Option<Result<T, FutureError>> {
