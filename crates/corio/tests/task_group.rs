@@ -136,11 +136,15 @@ fn an_err_from_a_spawn_try_child_fails_the_group_with_that_error_and_its_name() 
 fn every_failure_is_returned_together_in_the_order_they_happened() {
     let err = rt(1).run(async {
         TaskGroup::<String>::run(|tg| async move {
-            // Fails only when the group cancels it: a second failure.
+            // Fails only when the group cancels it (refusing the
+            // cancellation, so the error is its own): a second failure.
             tg.spawn_try(async {
                 match corio::sleep(HOUR).await {
                     Ok(()) => Ok(()),
-                    Err(_) => Err("cleanup failed".to_string()),
+                    Err(c) => {
+                        c.suppress();
+                        Err("cleanup failed".to_string())
+                    }
                 }
             });
             tg.spawn(async {
@@ -256,7 +260,10 @@ fn child_errors_win_over_an_outside_cancellation() {
                 tg.spawn_try(async {
                     match corio::sleep(HOUR).await {
                         Ok(()) => Ok(()),
-                        Err(_) => Err("failed while cancelled".to_string()),
+                        Err(c) => {
+                            c.suppress();
+                            Err("failed while cancelled".to_string())
+                        }
                     }
                 });
                 corio::sleep(HOUR).await
@@ -486,4 +493,259 @@ fn children_that_finish_before_spawn_returns_and_an_abort_mid_spawn_leave_nothin
         assert!(finished.load(Ordering::SeqCst) <= spawned);
         assert!(spawned >= 1001);
     }
+}
+
+// ---- The failure rule: a child that ends cancelled did not fail ----
+
+/// A `spawn_try` child whose `?` lets the group's cancellation through.
+async fn waits_an_hour_with_question_mark() -> Result<(), String> {
+    corio::sleep(HOUR).await.map_err(|c| c.to_string())?;
+    Ok(())
+}
+
+#[test]
+fn siblings_the_group_cancels_are_not_failures_when_they_let_the_cancellation_through() {
+    let (err, sibling) = rt(1).run(async {
+        let sibling = Arc::new(std::sync::Mutex::new(None));
+        let s = sibling.clone();
+        let err = TaskGroup::<String>::run(|tg| async move {
+            let c = tg.spawn_try(waits_an_hour_with_question_mark());
+            *s.lock().unwrap() = Some(c.task_ref());
+            tg.spawn_try(async {
+                corio::yield_now().await.unwrap();
+                Err::<(), _>("division by zero".to_string())
+            });
+        })
+        .await
+        .unwrap_err();
+        let sibling = sibling.lock().unwrap().take().unwrap();
+        (err, sibling)
+    });
+    let f = err.failures();
+    assert_eq!(f.len(), 1, "only the real failure: {f:?}");
+    assert!(matches!(&f[0], Failure::Error { error, .. } if error == "division by zero"));
+    assert!(
+        sibling.done() && sibling.cancelled(),
+        "the sibling ended cancelled"
+    );
+    assert!(!err.is_cancelled());
+}
+
+#[test]
+fn cancelling_one_child_that_lets_it_through_is_not_a_failure_of_the_group() {
+    let out = rt(2).run(async {
+        TaskGroup::<String>::run(|tg| async move {
+            let doomed = tg.spawn_try(waits_an_hour_with_question_mark());
+            let survivor = tg.spawn_try(async {
+                corio::sleep(20 * MS).await.map_err(|c| c.to_string())?;
+                Ok(7)
+            });
+            corio::sleep(5 * MS).await.unwrap();
+            assert!(doomed.cancel());
+            (doomed, survivor)
+        })
+        .await
+    });
+    let (doomed, survivor) = out.expect("one cancelled child does not fail the group");
+    assert!(doomed.cancelled());
+    assert_eq!(rt(1).run(survivor).unwrap(), Some(7));
+}
+
+#[test]
+fn an_outside_cancellation_reaches_the_parent_when_the_children_let_it_through() {
+    let events = Log::default();
+    let e = events.clone();
+    let (out, children) = rt(2).run(async move {
+        let children = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let ch = children.clone();
+        let parent = corio::spawn(async move {
+            let r = TaskGroup::<String>::run(|tg| async move {
+                for _ in 0..3 {
+                    ch.lock()
+                        .unwrap()
+                        .push(tg.spawn_try(waits_an_hour_with_question_mark()).task_ref());
+                }
+                corio::sleep(HOUR).await.map_err(|c| c.to_string())
+            })
+            .await;
+            log(
+                &e,
+                format!(
+                    "group: cancelled={:?}",
+                    r.as_ref().err().map(|e| e.is_cancelled())
+                ),
+            );
+            r.map(|_| "the parent finished normally")
+        });
+        corio::sleep(10 * MS).await.unwrap();
+        parent.cancel_with("from outside");
+        let out = parent.await;
+        let children = children.lock().unwrap().clone();
+        (out, children)
+    });
+    match out {
+        Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("from outside")),
+        other => panic!("the outside cancellation was swallowed: {other:?}"),
+    }
+    assert_eq!(*events.lock().unwrap(), ["group: cancelled=Some(true)"]);
+    assert_eq!(children.len(), 3);
+    assert!(children.iter().all(|c| c.done() && c.cancelled()));
+}
+
+#[test]
+fn a_child_that_refuses_its_cancellation_and_returns_err_is_a_failure() {
+    let err = rt(1).run(async {
+        TaskGroup::<String>::run(|tg| async move {
+            let c = tg.spawn_try(async {
+                match corio::sleep(HOUR).await {
+                    Ok(()) => Ok(()),
+                    Err(c) => {
+                        c.suppress();
+                        Err("could not clean up".to_string())
+                    }
+                }
+            });
+            corio::yield_now().await.unwrap();
+            c.cancel();
+        })
+        .await
+        .unwrap_err()
+    });
+    assert!(
+        matches!(err.failures(), [Failure::Error { error, .. }] if error == "could not clean up")
+    );
+}
+
+#[test]
+fn a_child_cancelled_before_it_returns_err_is_cancelled_whatever_it_returns() {
+    // The request lands while the child runs and is never delivered: the
+    // child ends cancelled, so its `Err` is not a failure.
+    let out = rt(1).run(async {
+        TaskGroup::<String>::run(|tg| async move {
+            let c = tg.spawn_try(async {
+                corio::current_task().unwrap().cancel();
+                Err::<(), _>("raised after the cancel".to_string())
+            });
+            corio::yield_now().await.unwrap();
+            c
+        })
+        .await
+    });
+    let child = out.expect("not a failure");
+    assert!(child.cancelled());
+}
+
+// ---- A body that fails by returning an error (`try_run`) ----
+
+#[test]
+fn an_err_from_the_body_is_a_failure_and_cancels_the_children() {
+    let cleaned = Arc::new(AtomicUsize::new(0));
+    let c = cleaned.clone();
+    let err = rt(2).run(async move {
+        TaskGroup::<String>::try_run(|tg| async move {
+            for _ in 0..2 {
+                let c = c.clone();
+                tg.spawn(async move {
+                    if corio::sleep(HOUR).await.is_err() {
+                        c.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            corio::sleep(5 * MS).await.unwrap();
+            let n: u32 = "x".parse().map_err(|_| "not a number".to_string())?;
+            Ok(n)
+        })
+        .await
+        .unwrap_err()
+    });
+    match err.failures() {
+        [Failure::Error { name, error, .. }] => {
+            assert_eq!(name, "body");
+            assert_eq!(error, "not a number");
+        }
+        f => panic!("{f:?}"),
+    }
+    assert_eq!(
+        cleaned.load(Ordering::SeqCst),
+        2,
+        "both children were cancelled"
+    );
+    assert!(!err.is_cancelled());
+}
+
+#[test]
+fn try_run_returns_the_body_value_after_every_child() {
+    let (v, child) = rt(2).run(async {
+        TaskGroup::<String>::try_run(|tg| async move {
+            let child = tg.spawn_try(async {
+                corio::sleep(10 * MS).await.map_err(|c| c.to_string())?;
+                Ok(1)
+            });
+            Ok((41, child))
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(v, 41);
+    assert!(child.done());
+}
+
+#[test]
+fn a_body_that_lets_the_groups_cancellation_through_with_question_mark_is_not_a_second_failure() {
+    let err = rt(1).run(async {
+        TaskGroup::<String>::try_run(|tg| async move {
+            tg.spawn_try(async {
+                corio::yield_now().await.unwrap();
+                Err::<(), _>("child failed".to_string())
+            });
+            corio::sleep(HOUR).await.map_err(|c| c.to_string())?;
+            Ok(())
+        })
+        .await
+        .unwrap_err()
+    });
+    let f = err.failures();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].name().starts_with("Task-"), true);
+}
+
+#[test]
+fn the_failures_are_in_order_with_the_body_error_after_an_earlier_child_failure() {
+    let err = rt(1).run(async {
+        TaskGroup::<String>::try_run(|tg| async move {
+            tg.spawn(async { panic!("child first") });
+            // The child's panic cancels the body; it refuses and fails.
+            match corio::sleep(HOUR).await {
+                Ok(()) => Ok(()),
+                Err(c) => {
+                    c.suppress();
+                    Err("body second".to_string())
+                }
+            }
+        })
+        .await
+        .unwrap_err()
+    });
+    let names: Vec<String> = err.failures().iter().map(ToString::to_string).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].ends_with("panicked: child first"), "{names:?}");
+    assert_eq!(names[1], "body failed: body second");
+}
+
+#[test]
+fn a_body_err_after_an_outside_cancellation_ends_the_group_cancelled() {
+    let out = rt(1).run(async {
+        let parent = corio::spawn(async {
+            TaskGroup::<String>::try_run(|tg| async move {
+                tg.spawn_try(waits_an_hour_with_question_mark());
+                corio::sleep(HOUR).await.map_err(|c| c.to_string())?;
+                Ok(())
+            })
+            .await
+        });
+        corio::yield_now().await.unwrap();
+        parent.cancel();
+        parent.await
+    });
+    assert!(matches!(out, Err(TaskError::Cancelled(_))), "{out:?}");
 }

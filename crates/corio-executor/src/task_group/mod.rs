@@ -58,7 +58,7 @@ use tally::Tally;
 
 use crate::context;
 use crate::runtime::Handle;
-use crate::sync::Mutex;
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::task::{
     panic_message, poll_cancelled, Cancelled, ChildSink, Header, Scope, Task, TaskError,
 };
@@ -113,6 +113,8 @@ struct Inner<E> {
     /// Unfinished children and the waiting task's waker (`tally.rs`).
     tally: Tally,
     state: Mutex<GroupState<E>>,
+    /// How many errors `state.held` holds.
+    holding: AtomicUsize,
 }
 
 struct GroupState<E> {
@@ -126,6 +128,9 @@ struct GroupState<E> {
     close_reason: &'static str,
     aborting: bool,
     failures: Vec<Failure<E>>,
+    /// Errors returned by `spawn_try` children whose outcome is not yet
+    /// decided (see `child_done`).
+    held: Vec<(TaskId, Failure<E>)>,
 }
 
 /// One failure of a [`TaskGroup`]: a child (or the body) panicked, or a
@@ -157,9 +162,12 @@ pub enum Failure<E> {
         /// The panic message.
         message: String,
     },
-    /// A child returned `Err(error)`.
+    /// A child spawned with [`TaskGroup::spawn_try`] returned `Err(error)`
+    /// (and did not end cancelled), or the body of
+    /// [`TaskGroup::try_run`] did (named `"body"`).
     Error {
-        /// The child's id.
+        /// The child's id; for the body, the id of the task running the
+        /// group.
         task: TaskId,
         /// The child's name.
         name: String,
@@ -206,9 +214,15 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
 /// rt.run(async {
 ///     let err = TaskGroup::<String>::run(|tg| async move {
 ///         tg.spawn_try(async {
-///             // Cancelled by the group when its sibling fails; its cleanup fails too.
-///             let slept = corio_executor::sleep(std::time::Duration::from_secs(60)).await;
-///             slept.map_err(|_| "cleanup failed".to_string())
+///             // Cancelled by the group when its sibling fails: it refuses the
+///             // cancellation and fails in its own right.
+///             match corio_executor::sleep(std::time::Duration::from_secs(60)).await {
+///                 Ok(()) => Ok(()),
+///                 Err(cancelled) => {
+///                     cancelled.suppress();
+///                     Err("cleanup failed".to_string())
+///                 }
+///             }
 ///         });
 ///         tg.spawn_try(async { Err::<(), _>("disk full".to_string()) });
 ///     })
@@ -446,6 +460,58 @@ impl<E: Send + 'static> TaskGroup<E> {
         F: FnOnce(TaskGroup<E>) -> Fut,
         Fut: Future,
     {
+        TaskGroup::start(body, None)
+    }
+
+    /// Like [`run`](TaskGroup::run), for a body that can fail: an `Err`
+    /// the body returns is a failure of the group, listed with the
+    /// children's (named `"body"`), and it cancels the children, as an
+    /// exception raised in asyncio's `async with TaskGroup()` block does.
+    /// So `?` works in the body as it does in `spawn_try` children.
+    ///
+    /// An `Err` returned after a cancellation was delivered to the body and
+    /// not [`suppress`](Cancelled::suppress)ed is that cancellation going
+    /// on, not a failure: the group's own (a child failed: the failures are
+    /// already listed) or the task's (the group ends cancelled).
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](TaskGroup::run), outside a corio task.
+    ///
+    /// ```
+    /// use corio_executor::task_group::{Failure, TaskGroup};
+    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let err = TaskGroup::<String>::try_run(|tg| async move {
+    ///         let child = tg.spawn(async { corio_executor::sleep(std::time::Duration::from_secs(3600)).await });
+    ///         let n: u32 = "forty-two".parse().map_err(|e| format!("bad input: {e}"))?;
+    ///         drop(child);
+    ///         Ok(n)
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     // The body's error is the group's failure; the child was cancelled.
+    ///     assert!(matches!(&err.failures()[0], Failure::Error { name, .. } if name == "body"));
+    ///     assert_eq!(err.failures().len(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn try_run<F, Fut, T>(body: F) -> TryRun<E, Fut>
+    where
+        F: FnOnce(TaskGroup<E>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        TryRun {
+            run: TaskGroup::start(body, Some(split_result::<T, E>)),
+        }
+    }
+
+    #[track_caller]
+    fn start<F, Fut>(body: F, split: Option<Split<Fut::Output, E>>) -> Run<E, Fut>
+    where
+        F: FnOnce(TaskGroup<E>) -> Fut,
+        Fut: Future,
+    {
         let handle = Handle::try_current().unwrap_or_else(|| {
             panic!(
                 "corio: TaskGroup::run was called with no running event loop: this thread is \
@@ -463,7 +529,9 @@ impl<E: Send + 'static> TaskGroup<E> {
                     close_reason: "",
                     aborting: false,
                     failures: Vec::new(),
+                    held: Vec::new(),
                 }),
+                holding: AtomicUsize::new(0),
             }),
         };
         let body = body(group.clone());
@@ -471,6 +539,7 @@ impl<E: Send + 'static> TaskGroup<E> {
             group,
             body: Some(Box::pin(body)),
             body_out: None,
+            split,
             scope: Scope::for_task_group(),
             cancelled: None,
             finished: false,
@@ -539,16 +608,14 @@ impl<E: Send + 'static> TaskGroup<E> {
             match future.await {
                 Ok(v) => Some(v),
                 Err(error) => {
+                    // Held until the child's outcome is decided: a child
+                    // that ends cancelled did not fail (`child_done`).
                     let me = crate::current_task().expect("a child runs in a task");
-                    Inner::fail(
-                        &inner,
-                        Failure::Error {
-                            task: me.id(),
-                            name: me.name(),
-                            error,
-                        },
-                        Some(&me),
-                    );
+                    inner.hold_error(Failure::Error {
+                        task: me.id(),
+                        name: me.name(),
+                        error,
+                    });
                     None
                 }
             }
@@ -637,30 +704,24 @@ impl<E: Send + 'static> TaskGroup<E> {
 impl<E: Send + 'static> ChildSink for Inner<E> {
     /// A child finished (told by its group link, on the completing thread).
     fn child_done(&self, header: &Header) {
-        if let Some(message) = header.panic_message() {
-            let failure = Failure::Panicked {
+        // The child's outcome is decided: a panic is a failure; an `Err`
+        // it returned is one unless the child ended cancelled (it let a
+        // cancellation through, so the `Err` is that cancellation).
+        let held = self.take_held_error(header.id());
+        let failure = match header.panic_message() {
+            Some(message) => Some(Failure::Panicked {
                 task: Some(header.id()),
                 name: header.name(),
                 message,
+            }),
+            None => held.filter(|_| !header.state().load().is_cancelled()),
+        };
+        if let Some(failure) = failure {
+            let why = match failure {
+                Failure::Panicked { .. } => "it is shutting down: a child panicked",
+                Failure::Error { .. } => "it is shutting down: a child failed",
             };
-            let to_cancel = {
-                let mut st = self.state.lock();
-                st.failures.push(failure);
-                if st.aborting {
-                    None
-                } else {
-                    Some(Inner::abort_locked(
-                        &mut st,
-                        "it is shutting down: a child panicked",
-                    ))
-                }
-            };
-            if let Some(to_cancel) = to_cancel {
-                for child in to_cancel {
-                    child.cancel();
-                }
-                self.tally.wake();
-            }
+            self.record_failure(failure, why);
         }
         // After the failure is recorded: the group never sees 0 without it.
         if self.tally.leave() {
@@ -673,26 +734,46 @@ impl<E: Send + 'static> ChildSink for Inner<E> {
 }
 
 impl<E> Inner<E> {
-    /// Records a failure (a child's `Err`, the body's panic) and aborts the
-    /// group if it is the first; `me` is not cancelled (it is finishing).
-    fn fail(this: &Arc<Inner<E>>, failure: Failure<E>, me: Option<&TaskRef>) {
-        let why = match (&failure, me) {
-            (Failure::Error { .. }, _) => "it is shutting down: a child failed",
-            (Failure::Panicked { .. }, None) => "it is shutting down: its body panicked",
-            (Failure::Panicked { .. }, Some(_)) => "it is shutting down: a child panicked",
+    /// A `spawn_try` child returned `Err`: kept until the child's outcome
+    /// is known (`child_done`, on the same thread, right after).
+    fn hold_error(&self, failure: Failure<E>) {
+        let Failure::Error { task, .. } = &failure else {
+            unreachable!("only errors are held")
         };
+        let task = *task;
+        self.state.lock().held.push((task, failure));
+        self.holding.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The error `task` returned, if it returned one. Without held errors
+    /// (the common case) this takes no lock: a child holds its error on the
+    /// thread that then completes it, so it sees its own count.
+    fn take_held_error(&self, task: TaskId) -> Option<Failure<E>> {
+        if self.holding.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut st = self.state.lock();
+        let i = st.held.iter().position(|(t, _)| *t == task)?;
+        self.holding.fetch_sub(1, Ordering::Relaxed);
+        Some(st.held.swap_remove(i).1)
+    }
+
+    /// Records a failure (a child's, or the body's) and aborts the group
+    /// if it is the first: the live children are cancelled, the body is
+    /// cancelled through the group's scope, and the waiting task is woken.
+    fn record_failure(&self, failure: Failure<E>, why: &'static str) {
         let to_cancel = {
-            let mut st = this.state.lock();
+            let mut st = self.state.lock();
             st.failures.push(failure);
             if st.aborting {
                 return;
             }
             Inner::abort_locked(&mut st, why)
         };
-        for child in to_cancel.iter().filter(|c| Some(*c) != me) {
+        for child in to_cancel {
             child.cancel();
         }
-        this.tally.wake();
+        self.tally.wake();
     }
 
     /// Starts the abort: closes the group; returns the children to cancel
@@ -752,6 +833,8 @@ pub struct Run<E, Fut: Future> {
     group: TaskGroup<E>,
     body: Option<Pin<Box<Fut>>>,
     body_out: Option<Fut::Output>,
+    /// `try_run`: separates a body's `Err` (a failure) from its output.
+    split: Option<Split<Fut::Output, E>>,
     /// The body's cancel scope: the group cancels the body through it.
     scope: Scope,
     /// A cancellation of the task, let through by the body or delivered
@@ -786,11 +869,19 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                 let _scope = this.scope.enter();
                 catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx)))
             };
+            let mut body_error = None;
             match out {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(v)) => {
                     this.body = None;
-                    this.body_out = Some(v);
+                    let split = match this.split {
+                        Some(split) => split(v),
+                        None => Ok(v),
+                    };
+                    match split {
+                        Ok(v) => this.body_out = Some(v),
+                        Err(e) => body_error = Some(e),
+                    }
                 }
                 Err(payload) => {
                     this.body = None;
@@ -799,17 +890,34 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                         name: "body".to_owned(),
                         message: panic_message(&*payload),
                     };
-                    Inner::fail(&this.group.inner, failure, None);
+                    this.group
+                        .inner
+                        .record_failure(failure, "it is shutting down: its body panicked");
                 }
             }
             let me = context::current_task_header();
             // SAFETY: the current task is alive while it is polled.
-            if let Some(me) = me.filter(|t| unsafe { t.as_ref() }.is_being_cancelled()) {
+            let me = me.map(|t| unsafe { t.as_ref() });
+            let task_cancelled = me.is_some_and(Header::is_being_cancelled);
+            if let Some(error) = body_error {
+                // An `Err` after a delivered, unsuppressed cancellation (the
+                // group's, or the task's) is that cancellation going on.
+                if !task_cancelled && !this.scope.let_through() {
+                    let me = me.expect("a task group runs in a task");
+                    let failure = Failure::Error {
+                        task: me.id(),
+                        name: "body".to_owned(),
+                        error,
+                    };
+                    this.group
+                        .inner
+                        .record_failure(failure, "it is shutting down: its body failed");
+                }
+            }
+            if let Some(me) = me.filter(|_| task_cancelled) {
                 // The body let a cancellation of the task through: the
                 // children go too (asyncio aborts on CancelledError).
-                // SAFETY: as above.
-                let message = unsafe { me.as_ref() }.cancel_message();
-                this.cancelled = Some(match message {
+                this.cancelled = Some(match me.cancel_message() {
                     Some(m) => Cancelled::with_message(m),
                     None => Cancelled::new(),
                 });
@@ -855,6 +963,49 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             failures,
             cancelled: this.cancelled.take(),
         }))
+    }
+}
+
+/// Splits a `try_run` body's output into its value and its error.
+type Split<O, E> = fn(O) -> Result<O, E>;
+
+fn split_result<T, E>(out: Result<T, E>) -> Result<Result<T, E>, E> {
+    out.map(Ok)
+}
+
+/// The future of [`TaskGroup::try_run`]: the body (whose `Err` is a
+/// failure of the group), then the wait for every child.
+///
+/// ```
+/// use corio_executor::task_group::{TaskGroup, TryRun};
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # rt.run(async {
+/// let run = TaskGroup::<String>::try_run(|_tg| async { Ok(3) });
+/// assert_eq!(run.await.unwrap(), 3);
+/// # });
+/// ```
+#[must_use = "a TaskGroup does nothing unless its run future is awaited"]
+pub struct TryRun<E, Fut: Future> {
+    run: Run<E, Fut>,
+}
+
+impl<E: Send + 'static, T, Fut: Future<Output = Result<T, E>>> Future for TryRun<E, Fut> {
+    type Output = Result<T, TaskGroupError<E>>;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.run).poll(cx).map(|out| {
+            out.map(|body| match body {
+                Ok(v) => v,
+                Err(_) => unreachable!("a body's error is taken out as a failure"),
+            })
+        })
+    }
+}
+
+impl<E, Fut: Future> fmt::Debug for TryRun<E, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TryRun").field(&self.run).finish()
     }
 }
 
