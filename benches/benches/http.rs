@@ -74,6 +74,7 @@ async fn corio_run() {
                         .unwrap();
                 let conn = corio::spawn(conn);
                 for _ in 0..REQUESTS {
+                    sender.ready().await.unwrap();
                     let resp = sender.send_request(request()).await.unwrap();
                     let body = resp.into_body().collect().await.unwrap().to_bytes();
                     assert_eq!(body.len(), 13);
@@ -117,6 +118,7 @@ async fn tokio_run() {
                         .unwrap();
                 let conn = tokio::spawn(conn);
                 for _ in 0..REQUESTS {
+                    sender.ready().await.unwrap();
                     let resp = sender.send_request(request()).await.unwrap();
                     let body = resp.into_body().collect().await.unwrap().to_bytes();
                     assert_eq!(body.len(), 13);

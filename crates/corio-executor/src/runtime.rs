@@ -693,14 +693,17 @@ impl Runtime {
     /// let c = cleaned.clone();
     /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
     /// rt.run(async move {
-    ///     drop(corio_executor::spawn(async move {
+    ///     let t = corio_executor::spawn(async move {
     ///         if corio_executor::sleep(Duration::from_secs(3600)).await.is_err() {
     ///             // Cleanup may await.
     ///             corio_executor::sleep(Duration::from_millis(5)).await.unwrap();
     ///             c.store(true, Ordering::SeqCst);
     ///         }
-    ///     }));
-    ///     corio_executor::yield_now().await.unwrap();
+    ///     });
+    ///     // Until it waits in its sleep (it may start on the other worker).
+    ///     while t.get_stack().is_empty() {
+    ///         corio_executor::yield_now().await.unwrap();
+    ///     }
     /// });
     /// rt.shutdown();
     /// assert!(cleaned.load(Ordering::SeqCst));

@@ -84,13 +84,20 @@ fn without_debug_mode_slow_polls_are_not_reported() {
 #[test]
 fn an_unawaited_task_that_panics_is_reported_as_never_retrieved_with_its_name_and_origin() {
     let (rt, reports) = debug_runtime(Duration::from_secs(10));
-    let spawn_line = rt.run(async {
+    let r = reports.clone();
+    let spawn_line = rt.run(async move {
         drop(
             corio::task::Builder::new()
                 .name("orphan")
                 .spawn(async { panic!("lost") }),
         );
         let spawn_line = line!() - 2;
+        // The orphan may run on the other worker: wait for its report
+        // (a generous bound; one report is expected, and no more after).
+        let start = std::time::Instant::now();
+        while r.lock().unwrap().is_empty() && start.elapsed() < Duration::from_secs(5) {
+            corio::sleep(Duration::from_millis(1)).await.unwrap();
+        }
         corio::sleep(Duration::from_millis(20)).await.unwrap();
         spawn_line
     });

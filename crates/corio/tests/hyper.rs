@@ -49,6 +49,9 @@ fn a_hyper_server_on_corio_answers_a_hyper_client_on_corio_over_keep_alive() {
                 .header("host", "localhost")
                 .body(String::new())
                 .unwrap();
+            // The connection task may still be finishing the previous
+            // exchange on another worker: wait until it can take a request.
+            sender.ready().await.unwrap();
             let resp = sender.send_request(req).await.unwrap();
             assert_eq!(resp.status(), 200);
             let body = resp.into_body().collect().await.unwrap().to_bytes();

@@ -56,11 +56,14 @@ fn tasks_still_running_after_the_grace_period_are_aborted_and_named() {
         .exception_handler(move |cx| r.lock().unwrap().push(cx.message().to_owned()))
         .build()
         .unwrap();
+    let started = Arc::new(AtomicBool::new(false));
+    let s = started.clone();
     rt.run(async move {
         let stubborn = corio::task::Builder::new()
             .name("stubborn")
             .spawn(async move {
                 let _guard = OnDrop(d);
+                s.store(true, Ordering::SeqCst);
                 loop {
                     // Refuses every cancellation.
                     if let Err(c) = corio::sleep(HOUR).await {
@@ -72,7 +75,10 @@ fn tasks_still_running_after_the_grace_period_are_aborted_and_named() {
         drop(corio::spawn(async {
             let _ = corio::sleep(HOUR).await; // lets it through: ends at once
         }));
-        corio::yield_now().await.unwrap();
+        // It may start on the other worker: wait until it has.
+        while !started.load(Ordering::SeqCst) {
+            corio::yield_now().await.unwrap();
+        }
     });
     let start = Instant::now();
     rt.shutdown();
@@ -116,12 +122,18 @@ fn dropping_a_runtime_aborts_its_tasks_at_once() {
     let dropped = Arc::new(AtomicBool::new(false));
     let d = dropped.clone();
     let rt = Runtime::builder().workers(2).build().unwrap();
+    let started = Arc::new(AtomicBool::new(false));
+    let s = started.clone();
     rt.run(async move {
         drop(corio::spawn(async move {
             let _g = OnDrop(d);
+            s.store(true, Ordering::SeqCst);
             std::future::pending::<()>().await // ignores cancellation
         }));
-        corio::yield_now().await.unwrap();
+        // It may start on the other worker: wait until it has.
+        while !started.load(Ordering::SeqCst) {
+            corio::yield_now().await.unwrap();
+        }
     });
     let start = Instant::now();
     drop(rt);

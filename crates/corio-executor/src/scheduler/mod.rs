@@ -80,6 +80,10 @@ pub(crate) struct Shared {
     pub(crate) timers: Box<[CachePadded<TimerSlot>]>,
     /// The parked worker that also wakes for other workers' timers.
     pub(crate) timer_watcher: AtomicUsize,
+    /// How many workers are idle (out of work) and have no `!Send` tasks
+    /// of their own: a worker that has some leaves
+    /// its stealable tasks to them (see "Pinned workers" in `worker.rs`).
+    pub(crate) idle_free: CachePadded<AtomicUsize>,
     shutdown: AtomicBool,
     pub(crate) num_workers: usize,
     exception_handler: ExceptionHandler,
@@ -215,6 +219,18 @@ impl Schedule for Hook {
     }
 
     fn release(&self, task: &Header) -> bool {
+        let owner = task.owner();
+        if owner != NO_OWNER {
+            // A `!Send` task completes on its own worker (during a run, or
+            // at shutdown, when the count no longer matters).
+            if let Some(cx) = self
+                .shared
+                .current_worker()
+                .filter(|cx| cx.core.index == owner)
+            {
+                cx.unpin();
+            }
+        }
         self.shared.registry.remove(task)
     }
 
@@ -350,6 +366,8 @@ impl Shared {
                 .map(|_| CachePadded::new(TimerSlot::new()))
                 .collect(),
             timer_watcher: AtomicUsize::new(NO_WATCHER),
+            // Background workers start idle (`Core::idle_free`).
+            idle_free: CachePadded::new(AtomicUsize::new(num_workers - 1)),
             shutdown: AtomicBool::new(false),
             num_workers,
             exception_handler,
@@ -424,6 +442,11 @@ impl Shared {
             raw.header().with_extras(|e| e.created_at = Some(at));
         }
         prepare(raw.header());
+        if owner != NO_OWNER {
+            // Bound to the worker spawning it (`spawn_local`, the main task).
+            let cx = this.current_worker().filter(|cx| cx.core.index == owner);
+            cx.expect("a !Send task is spawned on its own worker").pin();
+        }
         match this.registry.insert(raw) {
             Ok(()) => this.schedule(notified, Push::Spawn),
             Err(raw) => {

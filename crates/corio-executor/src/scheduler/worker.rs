@@ -15,6 +15,29 @@
 //!    the injector.
 //! 5. Still nothing: park in the reactor until unparked.
 //!
+//! # Pinned workers
+//!
+//! A worker with `!Send` tasks of its own (`spawn_local` tasks, and on
+//! worker 0 the main task of `run`) is *pinned*: those tasks can run
+//! nowhere else, so a long poll of some other task on this worker would
+//! keep them waiting, however idle the other workers are. So, while
+//! another worker is idle and not pinned, a pinned worker runs only its
+//! own `!Send` tasks: it hands its stealable tasks (LIFO slot and run
+//! queue) to the injector, wakes a worker for them, and neither steals nor
+//! takes from the injector. When no such worker is idle it runs stealable
+//! tasks like any other worker, and it works as before with one worker.
+//!
+//! `Shared::idle_free` counts the workers that are idle and not pinned;
+//! each worker keeps its own contribution (`Core::idle_free`): on from the
+//! moment it runs out of work (and from its start) until it takes a task.
+//! A counted worker looks at the injector before it sleeps, and the
+//! notification that follows each hand-off wakes it if it sleeps. Two
+//! races are closed with the store-buffering pattern of the idle protocol
+//! (`idle.rs`): a worker about to sleep re-reads the injector (and, if it
+//! is pinned, the count) after it is on the parked list, and takes the
+//! work if it is its own; a worker that stops counting looks at the
+//! injector after it stops, and wakes a sleeper if work is there.
+//!
 //! Only the thread running the worker touches its `Core`; the cells in it
 //! are therefore plain `Cell`/`RefCell`.
 
@@ -50,7 +73,7 @@ use super::{Push, Shared};
 use crate::context;
 use crate::queue::LocalQueue;
 use crate::sync::{
-    Arc, Ordering, GLOBAL_QUEUE_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK,
+    fence, Arc, Ordering, GLOBAL_QUEUE_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK,
 };
 use crate::task::{Notified, NO_OWNER};
 use crate::time::driver::{NEVER, NO_WATCHER};
@@ -78,6 +101,12 @@ pub(crate) struct Core {
     /// Reused buffer: the peers (and their ticks) to look at after a
     /// helping interval.
     peer_ticks: RefCell<Vec<(usize, usize)>>,
+    /// Live `!Send` tasks bound to this worker (see "Pinned workers").
+    /// Changed only on this worker's thread, while it polls.
+    pinned: Cell<usize>,
+    /// This worker counts in `Shared::idle_free` (background workers start
+    /// idle; worker 0 starts absent).
+    idle_free: Cell<bool>,
 }
 
 impl Core {
@@ -94,6 +123,8 @@ impl Core {
             cache: RefCell::new(LocalCache::new()),
             fired: RefCell::new(Vec::new()),
             peer_ticks: RefCell::new(Vec::new()),
+            pinned: Cell::new(0),
+            idle_free: Cell::new(index != 0),
         }
     }
 
@@ -118,6 +149,101 @@ pub(crate) struct WorkerCx {
 impl WorkerCx {
     fn multi(&self) -> bool {
         self.shared.num_workers > 1
+    }
+
+    /// A `!Send` task bound to this worker was spawned.
+    pub(crate) fn pin(&self) {
+        self.core.pinned.set(self.core.pinned.get() + 1);
+    }
+
+    /// A `!Send` task bound to this worker completed.
+    pub(crate) fn unpin(&self) {
+        self.core
+            .pinned
+            .set(self.core.pinned.get().saturating_sub(1));
+    }
+
+    /// Whether this worker leaves its stealable tasks to an idle peer that
+    /// is not pinned (see "Pinned workers").
+    #[inline]
+    fn defers(&self) -> bool {
+        self.core.pinned.get() > 0
+            && self.multi()
+            && self.shared.idle_free.load(Ordering::Relaxed) > 0
+    }
+
+    /// Turns this worker's count in `Shared::idle_free` on (it is out of
+    /// work and not pinned) or off.
+    fn set_idle_free(&self, on: bool) {
+        let on = on && self.core.pinned.get() == 0;
+        if self.core.idle_free.replace(on) != on {
+            if on {
+                self.shared.idle_free.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.shared.idle_free.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// This worker took a task: it stops counting as idle, and if a pinned
+    /// peer handed work over meanwhile, wakes someone for it (see "Pinned
+    /// workers").
+    #[inline]
+    fn leave_idle(&self) {
+        if self.core.idle_free.get() {
+            self.set_idle_free(false);
+            fence(Ordering::SeqCst);
+            if !self.shared.injector.is_empty() {
+                self.shared.notify_parked();
+            }
+        }
+    }
+
+    /// A pinned worker's turn, while it defers: hands its stealable tasks
+    /// over, passes on a notification to search, and takes only its own
+    /// `!Send` tasks.
+    fn next_pinned_task(&self, tick: u32) -> Option<Notified> {
+        let core = &*self.core;
+        let shared = &*self.shared;
+        if core.is_searching.replace(false) && shared.idle.transition_worker_from_searching() {
+            // Woken to search, but this worker leaves stealable work to
+            // others: the last searcher wakes one of them instead.
+            shared.notify_parked();
+        }
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            self.maintenance(tick);
+        }
+        let mut handed = false;
+        if let Some(task) = core.lifo_slot.take() {
+            shared.injector.push(task);
+            handed = true;
+        }
+        while let Some(task) = core.run_queue.pop() {
+            shared.injector.push(task);
+            handed = true;
+        }
+        if handed {
+            shared.notify_parked();
+        }
+        if let Some(task) = core.local_queue.borrow_mut().pop_front() {
+            return Some(task);
+        }
+        if shared.has_inbox(core.index) {
+            self.collect_inbox();
+            return core.local_queue.borrow_mut().pop_front();
+        }
+        None
+    }
+
+    /// A worker about to sleep, on the parked list: whether the injector
+    /// holds work that is its own to take (for a pinned worker: only when
+    /// no idle worker is left for it; see "Pinned workers").
+    fn injector_work_is_mine(&self) -> bool {
+        fence(Ordering::SeqCst);
+        !self.shared.injector.is_empty()
+            && (self.core.pinned.get() == 0
+                || !self.multi()
+                || self.shared.idle_free.load(Ordering::SeqCst) == 0)
     }
 
     /// Queues a task on this worker (called on this worker's thread).
@@ -182,10 +308,18 @@ impl WorkerCx {
         while !stop() && !self.shared.is_shutdown() {
             let tick = core.tick.get().wrapping_add(1);
             core.tick.set(tick);
+            if self.defers() {
+                match self.next_pinned_task(tick) {
+                    Some(task) => self.run_task(task, stop),
+                    None => self.park(),
+                }
+                continue;
+            }
             if let Some(task) = self.next_task(tick) {
                 self.run_task(task, stop);
                 continue;
             }
+            self.set_idle_free(true);
             if let Some(task) = self.steal_work() {
                 self.run_task(task, stop);
                 continue;
@@ -198,20 +332,7 @@ impl WorkerCx {
         let core = &*self.core;
         let shared = &*self.shared;
         if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            core.now_centis.set(crate::clock::now_centis());
-            // Published now and then, not every tick: the line is read by
-            // peers (stealers, unparkers), and a stuck worker publishes
-            // nothing at all, which is all a helper needs to see.
-            shared.remotes[core.index]
-                .tick
-                .store(tick as usize, Ordering::Relaxed);
-            // A busy worker never parks: look at its reactor now and then
-            // (unless an idle peer is draining it right now).
-            if let Some(mut driver) = shared.remotes[core.index].driver.try_lock() {
-                driver.poll_events();
-            }
-            self.fire_own_timers();
-            self.collect_inbox();
+            self.maintenance(tick);
             if let Some(task) = shared.injector.pop() {
                 return Some(task);
             }
@@ -242,6 +363,28 @@ impl WorkerCx {
         shared.injector.steal_batch_and_pop(&core.run_queue)
     }
 
+    /// Every `GLOBAL_QUEUE_INTERVAL` ticks: refresh the coarse clock,
+    /// publish the tick, look at the reactor, fire due timers and collect
+    /// the inbox.
+    fn maintenance(&self, tick: u32) {
+        let core = &*self.core;
+        let shared = &*self.shared;
+        core.now_centis.set(crate::clock::now_centis());
+        // Published now and then, not every tick: the line is read by
+        // peers (stealers, unparkers), and a stuck worker publishes
+        // nothing at all, which is all a helper needs to see.
+        shared.remotes[core.index]
+            .tick
+            .store(tick as usize, Ordering::Relaxed);
+        // A busy worker never parks: look at its reactor now and then
+        // (unless an idle peer is draining it right now).
+        if let Some(mut driver) = shared.remotes[core.index].driver.try_lock() {
+            driver.poll_events();
+        }
+        self.fire_own_timers();
+        self.collect_inbox();
+    }
+
     fn collect_inbox(&self) {
         let multi = self.multi();
         self.shared.take_inbox(self.core.index, |task| {
@@ -255,13 +398,14 @@ impl WorkerCx {
 
     fn run_task(&self, task: Notified, stop: &dyn Fn() -> bool) {
         let core = &*self.core;
+        self.leave_idle();
         if core.is_searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
             // We were the last searcher: hand the baton on.
             self.shared.notify_parked();
         }
         self.poll(task);
         for _ in 0..MAX_LIFO_POLLS_PER_TICK {
-            if stop() {
+            if stop() || self.defers() {
                 break;
             }
             match core.lifo_slot.take() {
@@ -409,7 +553,7 @@ impl WorkerCx {
         // interval to see whether one is stuck in a long poll.
         let (awake_peers, any_sources) = self.note_awake_peers();
         if let Some(until) = slot.prepare_park(&shared.timers, watching) {
-            if !shared.is_shutdown() && !shared.has_inbox(index) {
+            if !shared.is_shutdown() && !shared.has_inbox(index) && !self.injector_work_is_mine() {
                 let mut timeout = shared.clock.timeout_until(until);
                 let help = if awake_peers {
                     Some(HELP_INTERVAL)
@@ -551,6 +695,7 @@ impl WorkerCx {
     pub(crate) fn leave(&self) {
         let core = &*self.core;
         let shared = &*self.shared;
+        self.set_idle_free(false);
         if let Some(task) = core.lifo_slot.take() {
             shared.injector.push(task);
         }
