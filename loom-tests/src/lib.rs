@@ -7,6 +7,8 @@
 //! * `idle.rs`: the idle/searching protocol with parkers and the injector;
 //! * `spawn_while_sleeping.rs`: outside spawns and wakes on the real
 //!   `Runtime` while its workers go to sleep;
+//! * `pinned_handoff.rs`: a worker with the main task hands a spawned task
+//!   over to an idle worker on the real `Runtime`, and it is never lost;
 //! * `shutdown.rs`: runtime drop racing with an outside wake;
 //! * `queue.rs`: pop vs steal on the run queues;
 //! * `timers.rs`: the per-worker timer slots: cross-thread cancel, re-arm,

@@ -226,6 +226,65 @@ pub(crate) fn suppress(c: &Cancelled) {
     }
 }
 
+/// Puts back a cancellation that was delivered from a cancel scope
+/// enclosing the current poll (`c` came from `poll_cancelled`): the scope
+/// asks again, so the next await inside it is cancelled, and the scope does
+/// not count it as let through. A task group does this when its failures
+/// win over the cancellation (asyncio's `uncancel(); cancel()`). False if
+/// `c` is not such a cancellation.
+pub(crate) fn rearm(c: &Cancelled) -> bool {
+    let Source::Scope(task, scope_id, _) = c.source() else {
+        return false;
+    };
+    // SAFETY: the current task is alive while it is being polled.
+    if context::current_task_header().map(|t| unsafe { t.as_ref() }.id()) != Some(task) {
+        return false;
+    }
+    let mut cur = SCOPES.with(Cell::get);
+    while !cur.is_null() {
+        // SAFETY: scopes on the chain are alive (see `deliver`).
+        let scope = unsafe { &*cur };
+        if scope.id.get() == scope_id {
+            if scope.delivered.get() <= scope.suppressed.get() {
+                return false;
+            }
+            let was_pending = scope.is_pending();
+            scope.delivered.set(scope.delivered.get() - 1);
+            if !was_pending {
+                PENDING.with(|p| p.set(p.get() + 1));
+            }
+            return true;
+        }
+        cur = scope.parent.get();
+    }
+    false
+}
+
+/// The cancellations of the scopes enclosing the current poll that were
+/// delivered and not suppressed: how many, and the outermost one. A task
+/// group compares the count before and after its body to see whether the
+/// body let such a cancellation through.
+pub(crate) fn scopes_let_through() -> (u32, Option<Cancelled>) {
+    let Some(task) = context::current_task_header() else {
+        return (0, None);
+    };
+    // SAFETY: the current task is alive while it is being polled.
+    let task = unsafe { task.as_ref() }.id();
+    let (mut count, mut outermost) = (0, None);
+    let mut cur = SCOPES.with(Cell::get);
+    while !cur.is_null() {
+        // SAFETY: scopes on the chain are alive (see `deliver`).
+        let scope = unsafe { &*cur };
+        let through = scope.delivered.get().saturating_sub(scope.suppressed.get());
+        if through > 0 {
+            count += through;
+            outermost = Some(Source::Scope(task, scope.id.get(), scope.kind));
+        }
+        cur = scope.parent.get();
+    }
+    (count, outermost.map(|s| Cancelled::delivered(None, s)))
+}
+
 /// The outcome rule, with the extras lock held: `Some` if a task that
 /// finishes now ends cancelled (see the module docs).
 pub(crate) fn outcome(e: &super::raw::Extras, pending: bool) -> Option<Cancelled> {

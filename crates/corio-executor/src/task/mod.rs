@@ -46,7 +46,7 @@
 //!   drop them (a `!Send` task's own worker).
 
 mod callbacks;
-mod cancel;
+pub(crate) mod cancel;
 mod error;
 mod id;
 mod raw;

@@ -59,6 +59,7 @@ use tally::Tally;
 use crate::context;
 use crate::runtime::Handle;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::task::cancel;
 use crate::task::{
     panic_message, poll_cancelled, Cancelled, ChildSink, Header, Scope, Task, TaskError,
 };
@@ -271,13 +272,16 @@ impl<E> TaskGroupError<E> {
         self.failures
     }
 
-    /// The cancellation of the task running the group, if one arrived (let
-    /// through by the body, or delivered while the group waited for its
-    /// children). With no failures, it is why the group ended, and the task
-    /// goes on being cancelled. With failures, they win (asyncio raises the
-    /// `ExceptionGroup` instead of `CancelledError`): the group refused the
-    /// cancellation for the task, so this error is what the task's awaiter
-    /// sees if the task returns it.
+    /// The cancellation of the task running the group, or of a cancel scope
+    /// around it (a timeout, an outer group), if one arrived (let through
+    /// by the body, or delivered while the group waited for its children;
+    /// [`Cancelled::scope`] tells which). With no failures, it is why the
+    /// group ended, and the cancellation goes on. With failures, they win
+    /// (asyncio raises the `ExceptionGroup` instead of `CancelledError`):
+    /// a scope's cancellation is put back (its next await is cancelled
+    /// again, and a timeout lets this error through), and the task's own is
+    /// refused, so this error is what the task's awaiter sees if the task
+    /// returns it.
     ///
     /// ```
     /// # use corio_executor::task_group::TaskGroup;
@@ -542,6 +546,7 @@ impl<E: Send + 'static> TaskGroup<E> {
             split,
             scope: Scope::for_task_group(),
             cancelled: None,
+            enclosing_base: None,
             finished: false,
         }
     }
@@ -837,9 +842,12 @@ pub struct Run<E, Fut: Future> {
     split: Option<Split<Fut::Output, E>>,
     /// The body's cancel scope: the group cancels the body through it.
     scope: Scope,
-    /// A cancellation of the task, let through by the body or delivered
-    /// while waiting for the children.
+    /// A cancellation of the task or of an enclosing scope, let through by
+    /// the body or delivered while waiting for the children.
     cancelled: Option<Cancelled>,
+    /// The enclosing scopes' cancellations let through when the body
+    /// started (`cancel::scopes_let_through`), once it has.
+    enclosing_base: Option<u32>,
     finished: bool,
 }
 
@@ -864,6 +872,9 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             let abort = this.group.inner.state.lock().aborting;
             if abort && !this.scope.was_requested() {
                 this.scope.request();
+            }
+            if this.enclosing_base.is_none() {
+                this.enclosing_base = Some(cancel::scopes_let_through().0);
             }
             let out = {
                 let _scope = this.scope.enter();
@@ -899,10 +910,15 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             // SAFETY: the current task is alive while it is polled.
             let me = me.map(|t| unsafe { t.as_ref() });
             let task_cancelled = me.is_some_and(Header::is_being_cancelled);
+            // An enclosing scope's cancellation (a timeout, an outer group)
+            // delivered in the body and not suppressed.
+            let (through, enclosing) = cancel::scopes_let_through();
+            let enclosing = enclosing.filter(|_| through > this.enclosing_base.unwrap_or(0));
             if let Some(error) = body_error {
                 // An `Err` after a delivered, unsuppressed cancellation (the
-                // group's, or the task's) is that cancellation going on.
-                if !task_cancelled && !this.scope.let_through() {
+                // group's, the task's or an enclosing scope's) is that
+                // cancellation going on.
+                if !task_cancelled && !this.scope.let_through() && enclosing.is_none() {
                     let me = me.expect("a task group runs in a task");
                     let failure = Failure::Error {
                         task: me.id(),
@@ -924,6 +940,13 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                 this.group
                     .inner
                     .stop_children(false, "it is shutting down: its task was cancelled");
+            } else if let Some(c) = enclosing {
+                // The body let the cancellation of an enclosing scope
+                // through: likewise.
+                this.cancelled = Some(c);
+                this.group
+                    .inner
+                    .stop_children(false, "it is shutting down: it was cancelled");
             }
         }
         if let Some(c) = poll_cancelled() {
@@ -950,13 +973,19 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
         if failures.is_empty() && this.cancelled.is_none() {
             return Poll::Ready(Ok(this.body_out.take().expect("the body finished")));
         }
-        if !failures.is_empty() && this.cancelled.is_some() {
+        if let Some(c) = this.cancelled.as_ref().filter(|_| !failures.is_empty()) {
             // Failures win over the cancellation (asyncio raises the
-            // ExceptionGroup, not CancelledError): the task refuses it, so
-            // the error reaches whoever awaits the task.
-            if let Some(me) = context::current_task_header() {
-                // SAFETY: the current task is alive while it is polled.
-                unsafe { me.as_ref() }.suppress_one_delivery();
+            // ExceptionGroup, not CancelledError). An enclosing scope's is
+            // put back: that scope asks again, so its next await is
+            // cancelled and an enclosing timeout lets the error through
+            // (asyncio 3.13's `uncancel(); cancel()`, gh-116720). The
+            // task's own is refused, so the error reaches whoever awaits
+            // the task.
+            if !cancel::rearm(c) {
+                if let Some(me) = context::current_task_header() {
+                    // SAFETY: the current task is alive while it is polled.
+                    unsafe { me.as_ref() }.suppress_one_delivery();
+                }
             }
         }
         Poll::Ready(Err(TaskGroupError {
