@@ -616,11 +616,14 @@ impl<E: Send + 'static> TaskGroup<E> {
                     // Held until the child's outcome is decided: a child
                     // that ends cancelled did not fail (`child_done`).
                     let me = crate::current_task().expect("a child runs in a task");
-                    inner.hold_error(Failure::Error {
-                        task: me.id(),
-                        name: me.name(),
-                        error,
-                    });
+                    inner.hold_error(
+                        me.id(),
+                        Failure::Error {
+                            task: me.id(),
+                            name: me.name(),
+                            error,
+                        },
+                    );
                     None
                 }
             }
@@ -741,11 +744,7 @@ impl<E: Send + 'static> ChildSink for Inner<E> {
 impl<E> Inner<E> {
     /// A `spawn_try` child returned `Err`: kept until the child's outcome
     /// is known (`child_done`, on the same thread, right after).
-    fn hold_error(&self, failure: Failure<E>) {
-        let Failure::Error { task, .. } = &failure else {
-            unreachable!("only errors are held")
-        };
-        let task = *task;
+    fn hold_error(&self, task: TaskId, failure: Failure<E>) {
         self.state.lock().held.push((task, failure));
         self.holding.fetch_add(1, Ordering::Relaxed);
     }
