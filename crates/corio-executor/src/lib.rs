@@ -60,12 +60,10 @@ pub mod scheduler;
 #[cfg(not(loom))]
 #[allow(unreachable_pub, dead_code)]
 mod scheduler;
-#[cfg(loom)]
+// The facade is also the `corio` crate's door to atomics and locks (its
+// `corio::sync` primitives), so that there is one facade for both crates.
 #[doc(hidden)]
 pub mod sync;
-#[cfg(not(loom))]
-#[allow(unreachable_pub, dead_code)]
-mod sync;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod task;

@@ -92,6 +92,12 @@ mod imp {
             UnsafeCell(std::cell::UnsafeCell::new(value))
         }
 
+        /// Unwraps the value.
+        #[inline]
+        pub fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+
         /// Gives `f` a shared raw pointer to the contents.
         #[inline]
         pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {

@@ -194,6 +194,7 @@ where
 pub mod hyper;
 pub mod net;
 pub mod signal;
+pub mod sync;
 
 mod gather;
 #[doc(hidden)]
