@@ -13,7 +13,10 @@
 //! * `queue.rs`: pop vs steal on the run queues;
 //! * `timers.rs`: the per-worker timer slots: cross-thread cancel, re-arm,
 //!   waker replacement and (helped) fire of one entry, and no late wakeup
-//!   between an insert or re-arm and a worker (owner or watcher) parking.
+//!   between an insert or re-arm and a worker (owner or watcher) parking;
+//! * `sync.rs`: the wait lists of `corio::sync` (lock hand-off, semaphore
+//!   grants and fast paths, event set/clear, condition notify, queue
+//!   get/put/shutdown, barrier abort), each against a waiter that gives up.
 //!
 //! Every file is `#![cfg(loom)]`, so a normal build compiles them to
 //! nothing.

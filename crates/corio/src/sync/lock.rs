@@ -109,7 +109,7 @@ impl<T> Lock<T> {
     pub fn try_acquire(&self) -> Option<LockGuard<'_, T>> {
         self.permits
             .try_acquire(1)
-            .then_some(LockGuard { lock: self })
+            .then(|| LockGuard { lock: self })
     }
 
     /// Whether the lock is held (asyncio's `locked()`).

@@ -427,7 +427,7 @@ impl Semaphore {
     pub fn try_acquire_many(&self, n: usize) -> Option<Permit<'_>> {
         self.permits
             .try_acquire(n)
-            .then_some(Permit { sem: self, n })
+            .then(|| Permit { sem: self, n })
     }
 
     /// Adds a permit (asyncio's `release()`, for code that pairs
