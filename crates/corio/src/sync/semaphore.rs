@@ -425,9 +425,7 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire_many(2).unwrap().count(), 2);
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Option<Permit<'_>> {
-        self.permits
-            .try_acquire(n)
-            .then(|| Permit { sem: self, n })
+        self.permits.try_acquire(n).then(|| Permit { sem: self, n })
     }
 
     /// Adds a permit (asyncio's `release()`, for code that pairs
