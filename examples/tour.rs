@@ -5,8 +5,8 @@
 //!
 //! Then the rest of the task layer (wait, as_completed, TaskGroup, done
 //! callbacks with the fundamentals seed's `bg_task`, context variables,
-//! introspection and debug mode), and a TCP round trip. The thread
-//! bridges join the tour as they land.
+//! introspection and debug mode), asyncio's queue example, a TCP round
+//! trip, and the thread bridges.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -674,6 +674,73 @@ fn to_thread() {
     });
 }
 
+// async def worker(name, queue):
+//     while True:
+//         sleep_for = await queue.get()
+//         await asyncio.sleep(sleep_for)
+//         queue.task_done()
+//         print(f'{name} has slept for {sleep_for:.2f} seconds')
+async fn worker(name: String, queue: corio::sync::Queue<Duration>) -> Result<(), corio::Cancelled> {
+    loop {
+        let sleep_for = match queue.get().await {
+            Ok(d) => d,
+            Err(corio::sync::GetError::Cancelled(c)) => return Err(c),
+            Err(corio::sync::GetError::ShutDown) => return Ok(()),
+        };
+        corio::sleep(sleep_for).await?;
+        queue.task_done().expect("one task_done per get");
+        println!(
+            "  {name} has slept for {:.2} seconds",
+            sleep_for.as_secs_f64()
+        );
+    }
+}
+
+fn queues() {
+    section("Queues: three workers share 20 sleep jobs; join() waits for all of them");
+    corio::run(async {
+        // random.uniform(0.05, 1.0), from a small xorshift seeded by the clock.
+        let mut seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.subsec_nanos() as u64 | 1);
+        let mut uniform = move |lo: f64, hi: f64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            lo + (hi - lo) * (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let queue = corio::sync::Queue::new(0);
+        let mut total_sleep_time = Duration::ZERO;
+        for _ in 0..20 {
+            let sleep_for = Duration::from_secs_f64(uniform(0.05, 1.0));
+            total_sleep_time += sleep_for;
+            queue.put_nowait(sleep_for).unwrap();
+        }
+        let tasks: Vec<_> = (0..3)
+            .map(|i| corio::spawn(worker(format!("worker-{i}"), queue.clone())))
+            .collect();
+        let started_at = Instant::now();
+        queue.join().await.unwrap();
+        let total_slept_for = started_at.elapsed();
+        for task in &tasks {
+            task.cancel();
+        }
+        // await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks {
+            assert!(task.await.unwrap_err().is_cancelled());
+        }
+        println!("  ====");
+        println!(
+            "  3 workers slept in parallel for {:.2} seconds",
+            total_slept_for.as_secs_f64()
+        );
+        println!(
+            "  total expected sleep time: {:.2} seconds",
+            total_sleep_time.as_secs_f64()
+        );
+    });
+}
+
 fn main() {
     println!("corio tour: asyncio's coroutines and tasks, in Rust");
     hello_world();
@@ -694,6 +761,7 @@ fn main() {
     local_tasks();
     waiting();
     task_group();
+    queues();
     done_callbacks();
     context_vars();
     dump_and_debug();
