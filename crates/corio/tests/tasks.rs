@@ -520,3 +520,60 @@ fn tasks_of_every_size_and_alignment_run_and_free_cleanly_across_workers() {
     drop(rt);
     assert_eq!(metrics.live_tasks(), 0);
 }
+
+/// A future that records the address it was first polled at, and whether
+/// it was dropped somewhere else (which `Pin` forbids).
+struct PinProbe {
+    polled_at: Arc<AtomicUsize>,
+    dropped: Arc<AtomicBool>,
+    moved: Arc<AtomicBool>,
+}
+
+impl std::future::Future for PinProbe {
+    type Output = ();
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let at = &*self as *const PinProbe as usize;
+        self.polled_at.store(at, Ordering::SeqCst);
+        std::task::Poll::Pending // the abort wakes it
+    }
+}
+
+impl Drop for PinProbe {
+    fn drop(&mut self) {
+        let at = self as *const PinProbe as usize;
+        let polled_at = self.polled_at.load(Ordering::SeqCst);
+        if polled_at != 0 && polled_at != at {
+            self.moved.store(true, Ordering::SeqCst);
+        }
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_aborted_task_drops_its_pinned_future_in_place() {
+    // A future may hold pointers into itself (an awaitable borrowing one
+    // of its locals), so it must be dropped where it was pinned.
+    let polled_at = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let moved = Arc::new(AtomicBool::new(false));
+    let probe = PinProbe {
+        polled_at: polled_at.clone(),
+        dropped: dropped.clone(),
+        moved: moved.clone(),
+    };
+    rt(1).run(async move {
+        let t = corio::spawn(probe);
+        corio::yield_now().await.unwrap();
+        t.abort();
+        assert!(t.await.unwrap_err().is_cancelled());
+    });
+    assert_ne!(polled_at.load(Ordering::SeqCst), 0, "never polled");
+    assert!(dropped.load(Ordering::SeqCst), "never dropped");
+    assert!(
+        !moved.load(Ordering::SeqCst),
+        "the aborted task's future was moved out of its pinned place before its drop"
+    );
+}

@@ -645,11 +645,24 @@ fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
 fn drop_future<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     let res = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|s| {
-            // SAFETY: the runner has exclusive access to the stage. If the
-            // drop panics, the slot is already `Consumed`: we take the value
-            // out before dropping it.
-            let old = unsafe { std::ptr::replace(s, Stage::Consumed) };
-            drop(old);
+            /// Leaves `Consumed` in the slot once the value in it is
+            /// dropped, also when its `Drop` panics part-way.
+            struct Consume<F: Future>(*mut Stage<F>);
+            impl<F: Future> Drop for Consume<F> {
+                fn drop(&mut self) {
+                    // SAFETY: the slot's value was just dropped in place (or
+                    // its drop unwound): it is overwritten without being
+                    // read or dropped again.
+                    unsafe { std::ptr::write(self.0, Stage::Consumed) };
+                }
+            }
+            let _consume = Consume(s);
+            // SAFETY: the runner has exclusive access to the stage. The
+            // future is pinned in the task allocation, so it is dropped
+            // where it is, never moved out first (`Pin`'s drop guarantee:
+            // a future may hold pointers into itself, such as a borrow of
+            // its own local by an awaitable it is suspended in).
+            unsafe { std::ptr::drop_in_place(s) };
         })
     }));
     if let Err(payload) = res {
