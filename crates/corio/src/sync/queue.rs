@@ -597,7 +597,11 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// ```
     #[track_caller]
     pub fn put_blocking(&self, item: T) -> Result<(), PutError<T>> {
-        block_on("Queue::put_blocking()", self.put(item))
+        block_on(
+            "Queue::put_blocking()",
+            "queue.put(item).await",
+            self.put(item),
+        )
     }
 
     /// [`get`](Self::get) for a plain thread: blocks the OS thread while
@@ -622,7 +626,7 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// ```
     #[track_caller]
     pub fn get_blocking(&self) -> Result<T, GetError> {
-        block_on("Queue::get_blocking()", self.get())
+        block_on("Queue::get_blocking()", "queue.get().await", self.get())
     }
 
     /// [`join`](Self::join) for a plain thread.
@@ -637,7 +641,8 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// ```
     #[track_caller]
     pub fn join_blocking(&self) {
-        block_on("Queue::join_blocking()", self.join()).expect("a plain thread is never cancelled");
+        block_on("Queue::join_blocking()", "queue.join().await", self.join())
+            .expect("a plain thread is never cancelled");
     }
 }
 

@@ -242,18 +242,19 @@ pub(crate) fn wake_all(wakers: Vec<Waker>) {
 }
 
 /// Runs `future` to completion on this OS thread, parking it between polls:
-/// the `*_blocking` methods. Panics (naming `what` and the fix) on a corio
-/// worker thread, where blocking would stall the event loop.
+/// the `*_blocking` methods. Panics (naming `what` and its async twin
+/// `instead`) on a corio worker thread, where blocking would stall the
+/// event loop.
 #[track_caller]
-pub(crate) fn block_on<F: std::future::Future>(what: &str, future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(what: &str, instead: &str, future: F) -> F::Output {
     use corio_executor::sync::thread;
     use std::task::{Context, Poll, Wake};
 
     if corio_executor::Handle::try_current().is_some() {
         panic!(
             "corio::sync: {what} blocks the OS thread and was called on a corio worker, \
-             where it would stall the event loop: `.await` the async method instead, or \
-             call it from a plain thread or inside `corio::to_thread(..)`"
+             where it would stall the event loop: use `{instead}` in async code, and \
+             {what} only on a plain thread or inside `corio::to_thread(..)`"
         );
     }
     struct Unpark(thread::Thread);
