@@ -288,6 +288,10 @@ impl<'a, T> Future for ConditionWait<'a, T> {
                     if let Some(cancelled) = corio_executor::poll_cancelled() {
                         return Poll::Ready(Err(ConditionCancelled { cancelled, guard }));
                     }
+                    if corio_executor::poll_proceed(cx).is_pending() {
+                        this.phase = Phase::Start(guard);
+                        return Poll::Pending;
+                    }
                     // Link first, then release: the next holder's notify
                     // finds this waiter.
                     this.key = Some(this.cond.waiters.lock().push_back(cx.waker(), 0));

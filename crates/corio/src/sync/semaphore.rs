@@ -124,6 +124,37 @@ impl Permits {
         wake_all(wakers);
     }
 
+    /// Returns `n` permits unless the free permits would pass `bound`
+    /// (then nothing changes and it returns false): `BoundedSemaphore`.
+    pub(crate) fn release_bounded(&self, n: usize, bound: usize) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & WAITERS != 0 {
+                break;
+            }
+            if (s >> SHIFT) + n > bound {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                ((s >> SHIFT) + n) << SHIFT,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => s = actual,
+            }
+        }
+        let mut list = self.waiters.lock();
+        if self.available() + n > bound {
+            return false;
+        }
+        let wakers = self.settle(&mut list, n);
+        drop(list);
+        wake_all(wakers);
+        true
+    }
+
     /// Under the mutex: adds `n` permits, grants the front waiters what
     /// they ask for while there is enough, and writes the state back.
     fn settle(&self, list: &mut WaitList, n: usize) -> Vec<std::task::Waker> {
@@ -653,8 +684,9 @@ impl Drop for AcquireOwned {
 }
 
 /// A [`Semaphore`] that refuses to be released above its initial value
-/// (asyncio's `BoundedSemaphore`): [`release`](Self::release) beyond it is
-/// an error instead of a silent extra permit.
+/// (asyncio's `BoundedSemaphore`): [`release`](Self::release) that would
+/// make more permits free than it started with is an error instead of a
+/// silent extra permit.
 ///
 /// ```
 /// corio::run(async {
@@ -668,8 +700,6 @@ impl Drop for AcquireOwned {
 pub struct BoundedSemaphore {
     sem: Semaphore,
     bound: usize,
-    /// Permits out (acquired and not yet released), to check `release`.
-    out: AtomicUsize,
 }
 
 impl BoundedSemaphore {
@@ -682,7 +712,6 @@ impl BoundedSemaphore {
         BoundedSemaphore {
             sem: Semaphore::new(permits),
             bound: permits,
-            out: AtomicUsize::new(0),
         }
     }
 
@@ -697,8 +726,8 @@ impl BoundedSemaphore {
     /// ```
     pub fn acquire(&self) -> BoundedAcquire<'_> {
         BoundedAcquire {
-            inner: self.sem.acquire(),
-            out: &self.out,
+            bounded: self,
+            state: Acquiring::new(1),
         }
     }
 
@@ -709,20 +738,19 @@ impl BoundedSemaphore {
     /// assert!(sem.try_acquire().is_some());
     /// ```
     pub fn try_acquire(&self) -> Option<BoundedPermit<'_>> {
-        let p = self.sem.try_acquire()?;
-        self.out.fetch_add(1, Ordering::Relaxed);
-        Some(BoundedPermit {
-            permit: Some(p),
-            out: &self.out,
-        })
+        self.sem
+            .permits
+            .try_acquire(1)
+            .then(|| BoundedPermit { sem: self, n: 1 })
     }
 
-    /// Gives back a permit that was [`forget`](BoundedPermit::forget)-ed.
+    /// Gives back a permit (asyncio's `release()`, for a permit that was
+    /// [`forget`](BoundedPermit::forget)-ed).
     ///
     /// # Errors
     ///
     /// [`TooManyReleases`] (asyncio's `ValueError`) if every permit is
-    /// already in the semaphore: it would go above its initial value.
+    /// already free: it would go above its initial value.
     ///
     /// ```
     /// let sem = corio::sync::BoundedSemaphore::new(1);
@@ -730,21 +758,11 @@ impl BoundedSemaphore {
     /// assert!(err.to_string().contains("released too many times"));
     /// ```
     pub fn release(&self) -> Result<(), TooManyReleases> {
-        let mut out = self.out.load(Ordering::Relaxed);
-        loop {
-            if out == 0 {
-                return Err(TooManyReleases { bound: self.bound });
-            }
-            match self
-                .out
-                .compare_exchange_weak(out, out - 1, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(actual) => out = actual,
-            }
+        if self.sem.permits.release_bounded(1, self.bound) {
+            Ok(())
+        } else {
+            Err(TooManyReleases { bound: self.bound })
         }
-        self.sem.release();
-        Ok(())
     }
 
     /// True if `acquire()` would wait now.
@@ -766,12 +784,15 @@ impl BoundedSemaphore {
     }
 }
 
-/// A permit of a [`BoundedSemaphore`]; dropping it gives it back.
+/// A permit of a [`BoundedSemaphore`]; dropping it gives it back, unless
+/// [`BoundedSemaphore::release`] already filled the semaphore up to its
+/// bound meanwhile (asyncio raises `ValueError` in the holder's release
+/// then; a drop cannot fail, so the permit is not added).
 #[must_use = "the permit is given back at once if it is not held"]
 #[derive(Debug)]
 pub struct BoundedPermit<'a> {
-    permit: Option<Permit<'a>>,
-    out: &'a AtomicUsize,
+    sem: &'a BoundedSemaphore,
+    n: usize,
 }
 
 impl BoundedPermit<'_> {
@@ -784,17 +805,14 @@ impl BoundedPermit<'_> {
     /// sem.release().unwrap();
     /// ```
     pub fn forget(mut self) {
-        if let Some(p) = self.permit.take() {
-            p.forget();
-        }
+        self.n = 0;
     }
 }
 
 impl Drop for BoundedPermit<'_> {
     fn drop(&mut self) {
-        if let Some(p) = self.permit.take() {
-            self.out.fetch_sub(1, Ordering::Relaxed);
-            drop(p);
+        if self.n != 0 {
+            self.sem.sem.permits.release_bounded(self.n, self.sem.bound);
         }
     }
 }
@@ -803,8 +821,8 @@ impl Drop for BoundedPermit<'_> {
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct BoundedAcquire<'a> {
-    inner: Acquire<'a>,
-    out: &'a AtomicUsize,
+    bounded: &'a BoundedSemaphore,
+    state: Acquiring,
 }
 
 impl<'a> Future for BoundedAcquire<'a> {
@@ -812,16 +830,16 @@ impl<'a> Future for BoundedAcquire<'a> {
 
     #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let out = self.out;
-        Pin::new(&mut self.inner).poll(cx).map(|r| {
-            r.map(|p| {
-                out.fetch_add(1, Ordering::Relaxed);
-                BoundedPermit {
-                    permit: Some(p),
-                    out,
-                }
-            })
-        })
+        let this = &mut *self;
+        let sem = this.bounded;
+        let out = this.state.poll(&sem.sem.permits, cx, true);
+        crate::track(out.map(|r| r.map(|()| BoundedPermit { sem, n: 1 })))
+    }
+}
+
+impl Drop for BoundedAcquire<'_> {
+    fn drop(&mut self) {
+        self.state.give_up(&self.bounded.sem.permits);
     }
 }
 
