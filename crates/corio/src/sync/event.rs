@@ -1,17 +1,20 @@
 //! `Event`: asyncio's `Event`.
 //!
 //! The flag is an atomic, read without the mutex by `is_set` and by a
-//! waiter's first poll. `set` stores it and notifies every linked waiter
-//! under the mutex, so each waiter that was waiting when the event was set
-//! returns, even if `clear` runs before it gets to run; a waiter that
-//! arrives after a `clear` waits for the next `set`.
+//! waiter's first poll. A waiter links itself under the mutex and records
+//! the event's *generation*. `set` stores the flag, empties the wait list
+//! and bumps the generation under the mutex, then wakes the waiters it took
+//! out: each waiter that was waiting when the event was set returns (it
+//! sees a new generation, without taking the mutex), even if `clear` runs
+//! before it gets to run; a waiter that arrives after a `clear` waits for
+//! the next `set`.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use corio_executor::sync::{AtomicBool, Mutex, Ordering};
+use corio_executor::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 use corio_executor::Cancelled;
 
 use super::waiters::{wake_all, Key, WaitList};
@@ -37,6 +40,8 @@ use super::waiters::{wake_all, Key, WaitList};
 /// ```
 pub struct Event {
     set: AtomicBool,
+    /// Bumped (under the mutex) by every `set` that released waiters.
+    generation: AtomicUsize,
     waiters: Mutex<WaitList>,
 }
 
@@ -49,6 +54,7 @@ impl Event {
     pub fn new() -> Event {
         Event {
             set: AtomicBool::new(false),
+            generation: AtomicUsize::new(0),
             waiters: Mutex::new(WaitList::new()),
         }
     }
@@ -66,7 +72,8 @@ impl Event {
         }
         let mut list = self.waiters.lock();
         self.set.store(true, Ordering::Release);
-        let wakers = list.notify_all();
+        let wakers = list.drain();
+        self.generation.fetch_add(1, Ordering::Release);
         drop(list);
         wake_all(wakers);
     }
@@ -106,6 +113,7 @@ impl Event {
         EventWait {
             event: self,
             key: None,
+            generation: 0,
         }
     }
 }
@@ -128,7 +136,9 @@ impl fmt::Debug for Event {
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
     event: &'a Event,
+    /// The node, while linked in the generation below.
     key: Option<Key>,
+    generation: usize,
 }
 
 impl Future for EventWait<'_> {
@@ -150,18 +160,23 @@ impl Future for EventWait<'_> {
                 if self.event.set.load(Ordering::Acquire) {
                     return Poll::Ready(Ok(()));
                 }
+                self.generation = self.event.generation.load(Ordering::Relaxed);
                 self.key = Some(list.push_back(cx.waker(), 0));
                 Poll::Pending
             }
             Some(key) => {
-                let mut list = self.event.waiters.lock();
-                if list.poll_notified(key, cx.waker()) {
-                    drop(list);
+                if self.event.generation.load(Ordering::Acquire) != self.generation {
+                    // A `set` released this waiter and freed its node.
                     self.key = None;
-                    Poll::Ready(Ok(()))
-                } else {
-                    Poll::Pending
+                    return Poll::Ready(Ok(()));
                 }
+                let mut list = self.event.waiters.lock();
+                if self.event.generation.load(Ordering::Acquire) != self.generation {
+                    self.key = None;
+                    return Poll::Ready(Ok(()));
+                }
+                list.poll_notified(key, cx.waker());
+                Poll::Pending
             }
         };
         crate::track(out)
@@ -171,7 +186,13 @@ impl Future for EventWait<'_> {
 impl EventWait<'_> {
     fn leave(&mut self) {
         if let Some(key) = self.key.take() {
-            self.event.waiters.lock().remove(key);
+            if self.event.generation.load(Ordering::Acquire) == self.generation {
+                let mut list = self.event.waiters.lock();
+                // Still linked unless a `set` got in meanwhile.
+                if self.event.generation.load(Ordering::Acquire) == self.generation {
+                    list.remove(key);
+                }
+            }
         }
     }
 }

@@ -154,6 +154,28 @@ impl WaitList {
         wakers
     }
 
+    /// Empties the list at once, returning the wakers of the linked
+    /// waiters: every key handed out so far becomes invalid. For a
+    /// primitive whose waiters tell by other means that they were released
+    /// (`Event`'s generation), so that they never take the mutex again.
+    pub(crate) fn drain(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::with_capacity(self.linked);
+        let mut key = self.head;
+        while key != NIL {
+            let node = &mut self.nodes[key as usize];
+            wakers.extend(node.waker.take());
+            key = node.next;
+        }
+        self.nodes.clear();
+        self.nodes.shrink_to(KEEP_NODES);
+        self.head = NIL;
+        self.tail = NIL;
+        self.free = NIL;
+        self.linked = 0;
+        self.used = 0;
+        wakers
+    }
+
     /// For the future that owns `key`: true (and the node is freed) if it
     /// was notified; otherwise its waker becomes `waker` and it stays.
     pub(crate) fn poll_notified(&mut self, key: Key, waker: &Waker) -> bool {
