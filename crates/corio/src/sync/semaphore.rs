@@ -383,7 +383,7 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// When awaited, if `n` is more than [`MAX_PERMITS`].
+    /// When awaited and it has to wait, if `n` is more than `u32::MAX`.
     ///
     /// ```
     /// corio::run(async {

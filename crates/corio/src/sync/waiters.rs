@@ -38,6 +38,7 @@ const NIL: u32 = u32::MAX;
 const KEEP_NODES: usize = 16;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 enum Status {
     Free,
     Linked,
@@ -51,7 +52,7 @@ struct Node {
     next: u32,
     status: Status,
     /// What the waiter asks for (a semaphore's permit count).
-    want: usize,
+    want: u32,
 }
 
 /// A FIFO of waiters in a slab (see the module docs).
@@ -88,6 +89,9 @@ impl WaitList {
 
     /// Links a new waiter at the back; it will be woken with `waker`.
     pub(crate) fn push_back(&mut self, waker: &Waker, want: usize) -> Key {
+        let want = u32::try_from(want).unwrap_or_else(|_| {
+            panic!("corio::sync: a wait for {want} permits at once: at most u32::MAX")
+        });
         let node = Node {
             waker: Some(waker.clone()),
             prev: self.tail,
@@ -128,7 +132,7 @@ impl WaitList {
     /// What the front waiter asks for.
     #[inline]
     pub(crate) fn front_want(&self) -> Option<usize> {
-        (self.head != NIL).then(|| self.nodes[self.head as usize].want)
+        (self.head != NIL).then(|| self.nodes[self.head as usize].want as usize)
     }
 
     /// Takes the front waiter out of the FIFO, marks it notified and
@@ -201,7 +205,7 @@ impl WaitList {
     /// it was given) and what it asked for.
     pub(crate) fn remove(&mut self, key: Key) -> (bool, usize) {
         let node = &self.nodes[key as usize];
-        let (status, want) = (node.status, node.want);
+        let (status, want) = (node.status, node.want as usize);
         match status {
             Status::Linked => self.unlink(key),
             Status::Notified => {}
@@ -325,6 +329,11 @@ mod tests {
         assert!(l.notify_front().is_none());
         assert_eq!(l.remove(c), (true, 3));
         assert_eq!(l.used(), 0);
+    }
+
+    #[test]
+    fn a_node_is_a_waker_and_16_bytes_more() {
+        assert!(std::mem::size_of::<Node>() <= std::mem::size_of::<Waker>() + 16);
     }
 
     #[test]
