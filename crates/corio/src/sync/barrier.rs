@@ -34,6 +34,12 @@ struct State {
     count: usize,
     phase: Phase,
     waiters: WaitList,
+    /// Arrival tickets: `next_ticket` is the next arrival's; the current
+    /// round's arrivals have tickets from `round_start` on.
+    next_ticket: u64,
+    round_start: u64,
+    /// Tickets of this round's tasks that left while it filled.
+    departed: Vec<u64>,
 }
 
 impl State {
@@ -44,9 +50,23 @@ impl State {
             if matches!(self.phase, Phase::Draining | Phase::Resetting) {
                 self.phase = Phase::Filling;
             }
+            self.new_round();
             return self.waiters.notify_all();
         }
         Vec::new()
+    }
+
+    /// Nobody is in the barrier: the next arrival is the first of a round.
+    fn new_round(&mut self) {
+        self.round_start = self.next_ticket;
+        self.departed.clear();
+    }
+
+    /// The index of the task with `ticket` among those of its round still
+    /// in the barrier, in arrival order.
+    fn index(&self, ticket: u64) -> usize {
+        let before = (ticket - self.round_start) as usize;
+        before - self.departed.iter().filter(|&&d| d < ticket).count()
     }
 }
 
@@ -96,14 +116,18 @@ impl Barrier {
                 count: 0,
                 phase: Phase::Filling,
                 waiters: WaitList::new(),
+                next_ticket: 0,
+                round_start: 0,
+                departed: Vec::new(),
             }),
         }
     }
 
     /// Waits until `parties` tasks wait, and returns this task's index
-    /// (0 to `parties - 1`, in arrival order; the last to arrive does not
-    /// wait). A cancellation point: a task cancelled while it waits leaves
-    /// the count, and the barrier is not broken.
+    /// (0 to `parties - 1`, in arrival order among the tasks that pass
+    /// together; the last to arrive does not wait). A cancellation point: a
+    /// task cancelled while it waits leaves the count, and the barrier is
+    /// not broken.
     ///
     /// # Errors
     ///
@@ -120,7 +144,7 @@ impl Barrier {
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
-            index: None,
+            ticket: None,
             key: None,
             done: false,
         }
@@ -142,6 +166,7 @@ impl Barrier {
             st.phase = Phase::Resetting;
         } else {
             st.phase = Phase::Filling;
+            st.new_round();
         }
         let wakers = st.waiters.notify_all();
         drop(st);
@@ -217,7 +242,7 @@ impl fmt::Debug for Barrier {
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
     /// Set once this task is counted in the barrier.
-    index: Option<usize>,
+    ticket: Option<u64>,
     key: Option<Key>,
     done: bool,
 }
@@ -244,7 +269,11 @@ impl BarrierWait<'_> {
         let mut st = self.barrier.state.lock();
         self.unlink(&mut st);
         self.done = true;
-        if self.index.take().is_some() {
+        if let Some(ticket) = self.ticket.take() {
+            if st.phase == Phase::Filling {
+                // Leaving a filling barrier: later arrivals move up.
+                st.departed.push(ticket);
+            }
             st.exit()
         } else {
             Vec::new()
@@ -268,7 +297,7 @@ impl Future for BarrierWait<'_> {
         std::task::ready!(corio_executor::poll_proceed(cx));
         let barrier = self.barrier;
         let mut st = barrier.state.lock();
-        let index = match self.index {
+        let ticket = match self.ticket {
             None => {
                 // Blocked while the barrier drains or resets.
                 match st.phase {
@@ -284,34 +313,36 @@ impl Future for BarrierWait<'_> {
                     Phase::Filling => {}
                 }
                 self.unlink(&mut st);
-                let index = st.count;
+                let ticket = st.next_ticket;
+                st.next_ticket += 1;
                 st.count += 1;
-                self.index = Some(index);
+                self.ticket = Some(ticket);
                 if st.count == barrier.parties {
                     // The last to arrive opens the barrier.
                     st.phase = Phase::Draining;
+                    let index = st.index(ticket);
                     let mut wakers = st.waiters.notify_all();
-                    self.index = None;
+                    self.ticket = None;
                     self.done = true;
                     wakers.extend(st.exit());
                     drop(st);
                     wake_all(wakers);
                     return Poll::Ready(Ok(index));
                 }
-                index
+                ticket
             }
-            Some(index) => index,
+            Some(ticket) => ticket,
         };
         let out = match st.phase {
             Phase::Filling => {
                 self.park(&mut st, cx);
                 return crate::track(Poll::Pending);
             }
-            Phase::Draining => Ok(index),
+            Phase::Draining => Ok(st.index(ticket)),
             Phase::Resetting | Phase::Broken => Err(BarrierError::Broken),
         };
         self.unlink(&mut st);
-        self.index = None;
+        self.ticket = None;
         self.done = true;
         let wakers = st.exit();
         drop(st);
@@ -331,7 +362,7 @@ impl Drop for BarrierWait<'_> {
 impl fmt::Debug for BarrierWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierWait")
-            .field("index", &self.index)
+            .field("ticket", &self.ticket)
             .finish_non_exhaustive()
     }
 }

@@ -4,8 +4,10 @@
 //! the lock, so a `notify` by the next holder of the lock always finds it.
 //! `notify(n)` moves up to `n` linked waiters to notified. A waiter then
 //! re-acquires the lock (in the lock's FIFO) before it returns, also when
-//! it was cancelled; a waiter that was notified and is cancelled before it
-//! ran passes its notification to the next linked waiter (asyncio 3.13).
+//! it was cancelled, and a cancellation that arrives while it takes the
+//! lock back is returned with the guard. A waiter that was notified and
+//! then returns cancelled (before it ran, or while it took the lock back)
+//! passes a notification on to the next linked waiter (asyncio 3.13).
 
 use std::fmt;
 use std::future::Future;
@@ -151,6 +153,7 @@ impl<T> Condition<T> {
             cond: self,
             phase: Phase::Start(guard),
             key: None,
+            notified: false,
             cancelled: None,
         }
     }
@@ -273,6 +276,8 @@ pub struct ConditionWait<'a, T> {
     cond: &'a Condition<T>,
     phase: Phase<'a, T>,
     key: Option<Key>,
+    /// Took a notification (and is taking the lock back).
+    notified: bool,
     cancelled: Option<Cancelled>,
 }
 
@@ -311,22 +316,39 @@ impl<'a, T> Future for ConditionWait<'a, T> {
                             return crate::track(Poll::Pending);
                         }
                         this.key = None;
+                        this.notified = true;
                     }
                     this.phase = Phase::Reacquiring(this.cond.lock.acquire_uncancellable());
                 }
-                Phase::Reacquiring(mut acquire) => match Pin::new(&mut acquire).poll(cx) {
-                    Poll::Ready(Ok(guard)) => {
-                        return Poll::Ready(match this.cancelled.take() {
-                            Some(cancelled) => Err(ConditionCancelled { cancelled, guard }),
-                            None => Ok(guard),
-                        })
+                Phase::Reacquiring(mut acquire) => {
+                    // A cancellation that arrives while the lock is taken
+                    // back is delivered with the guard too (asyncio 3.13);
+                    // at most one: a second request stays pending for the
+                    // next await.
+                    if this.cancelled.is_none() {
+                        this.cancelled = corio_executor::poll_cancelled();
                     }
-                    Poll::Ready(Err(_)) => unreachable!("an uncancellable acquire"),
-                    Poll::Pending => {
-                        this.phase = Phase::Reacquiring(acquire);
-                        return crate::track(Poll::Pending);
+                    match Pin::new(&mut acquire).poll(cx) {
+                        Poll::Ready(Ok(guard)) => {
+                            return Poll::Ready(match this.cancelled.take() {
+                                Some(cancelled) => {
+                                    if this.notified {
+                                        // The notification this waiter took
+                                        // goes to another one (asyncio 3.13).
+                                        this.cond.notify_n(1);
+                                    }
+                                    Err(ConditionCancelled { cancelled, guard })
+                                }
+                                None => Ok(guard),
+                            });
+                        }
+                        Poll::Ready(Err(_)) => unreachable!("an uncancellable acquire"),
+                        Poll::Pending => {
+                            this.phase = Phase::Reacquiring(acquire);
+                            return crate::track(Poll::Pending);
+                        }
                     }
-                },
+                }
                 Phase::Done => panic!("corio::sync: Condition::wait polled after it completed"),
             }
         }
