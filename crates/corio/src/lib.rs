@@ -15,6 +15,7 @@
 //! | `await asyncio.sleep(d)` | [`corio::sleep(d).await`](sleep) |
 //! | `await asyncio.sleep(0)` | [`corio::yield_now().await`](yield_now) or `corio::sleep(Duration::ZERO)` |
 //! | a new event loop with options | [`Runtime::builder()`](Runtime::builder) |
+//! | `asyncio.Lock`, `Event`, `Semaphore`, `Queue`, ... | [`corio::sync`](sync) |
 //!
 //! # Example
 //!
