@@ -1928,3 +1928,26 @@ fn consumers_cancelled_at_random_while_blocked_lose_no_item() {
         assert_eq!(got, (0..N).collect::<Vec<_>>(), "workers({workers})");
     }
 }
+
+#[test]
+fn a_hot_producer_and_consumer_on_a_ready_queue_still_let_others_run() {
+    // With one worker, a task whose put and get never have to wait only
+    // yields through the cooperative budget: the other task must get a turn.
+    rt(1).run(async {
+        let q = Queue::new(0);
+        let ran = Arc::new(AtomicBool::new(false));
+        let other = corio::spawn({
+            let ran = ran.clone();
+            async move { ran.store(true, Ordering::SeqCst) }
+        });
+        let mut n = 0u32;
+        while !ran.load(Ordering::SeqCst) {
+            q.put(n).await.unwrap();
+            assert_eq!(q.get().await.unwrap(), n);
+            n += 1;
+            assert!(n < 100_000, "the other task never ran");
+        }
+        assert!(n > 1, "a ready put/get suspended the task at once");
+        other.await.unwrap();
+    });
+}

@@ -238,6 +238,14 @@ impl fmt::Debug for Barrier {
 }
 
 /// The future of [`Barrier::wait`].
+///
+/// ```
+/// corio::run(async {
+///     let b = corio::sync::Barrier::new(1);
+///     let wait: corio::sync::BarrierWait<'_> = b.wait();
+///     assert_eq!(wait.await.unwrap(), 0);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
@@ -368,6 +376,16 @@ impl fmt::Debug for BarrierWait<'_> {
 }
 
 /// Why [`Barrier::wait`] did not pass the barrier.
+///
+/// ```
+/// use corio::sync::{Barrier, BarrierError};
+///
+/// corio::run(async {
+///     let b = Barrier::new(2);
+///     b.abort();
+///     assert!(matches!(b.wait().await, Err(BarrierError::Broken)));
+/// });
+/// ```
 #[derive(Debug)]
 pub enum BarrierError {
     /// The barrier was aborted or reset while the task waited, or was

@@ -271,6 +271,16 @@ enum Phase<'a, T> {
 }
 
 /// The future of [`Condition::wait`].
+///
+/// ```
+/// corio::run(async {
+///     let cond = corio::sync::Condition::new(());
+///     let guard = cond.acquire().await.unwrap();
+///     let wait: corio::sync::ConditionWait<'_, ()> = cond.wait(guard);
+///     drop(wait); // never polled: the guard drops with it
+///     assert!(!cond.locked());
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct ConditionWait<'a, T> {
     cond: &'a Condition<T>,
@@ -387,6 +397,23 @@ impl<T> fmt::Debug for ConditionWait<'_, T> {
 /// [`Condition::wait`] was cancelled: the lock was taken again, and here
 /// is its guard, with the cancellation (asyncio re-acquires the lock before
 /// it raises `CancelledError`).
+///
+/// ```
+/// use corio::sync::{Condition, ConditionCancelled};
+///
+/// corio::run(async {
+///     let cond = Condition::new(0);
+///     corio::current_task().unwrap().cancel();
+///     let guard = cond.try_acquire().unwrap();
+///     match cond.wait(guard).await {
+///         Err(ConditionCancelled { cancelled, guard }) => {
+///             assert_eq!(*guard, 0); // the lock is held
+///             cancelled.suppress();
+///         }
+///         Ok(_) => unreachable!(),
+///     };
+/// });
+/// ```
 pub struct ConditionCancelled<'a, T> {
     /// The delivered cancellation.
     pub cancelled: Cancelled,
@@ -423,6 +450,11 @@ impl<T> std::error::Error for ConditionCancelled<'_, T> {}
 
 /// [`Condition::notify`] without the lock held (asyncio: `RuntimeError:
 /// cannot notify on un-acquired lock`).
+///
+/// ```
+/// let cond = corio::sync::Condition::new(());
+/// assert_eq!(cond.notify(1), Err(corio::sync::NotifyUnlocked));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotifyUnlocked;
 

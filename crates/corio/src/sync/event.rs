@@ -133,6 +133,15 @@ impl fmt::Debug for Event {
 }
 
 /// The future of [`Event::wait`].
+///
+/// ```
+/// corio::run(async {
+///     let ev = corio::sync::Event::new();
+///     ev.set();
+///     let wait: corio::sync::EventWait<'_> = ev.wait();
+///     wait.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
     event: &'a Event,

@@ -165,6 +165,14 @@ impl<T> fmt::Debug for Lock<T> {
 
 /// Holds a [`Lock`] and derefs to its data; dropping it releases the lock
 /// (to the front waiter, if any).
+///
+/// ```
+/// let lock = corio::sync::Lock::new(vec![1]);
+/// let mut guard: corio::sync::LockGuard<'_, Vec<i32>> = lock.try_acquire().unwrap();
+/// guard.push(2);
+/// drop(guard);
+/// assert_eq!(lock.into_inner(), [1, 2]);
+/// ```
 #[must_use = "the lock is released at once if the guard is not held"]
 pub struct LockGuard<'a, T> {
     pub(crate) lock: &'a Lock<T>,
@@ -203,6 +211,14 @@ impl<T: fmt::Debug> fmt::Debug for LockGuard<'_, T> {
 }
 
 /// The future of [`Lock::acquire`].
+///
+/// ```
+/// corio::run(async {
+///     let lock = corio::sync::Lock::new(1);
+///     let acquire: corio::sync::LockAcquire<'_, i32> = lock.acquire();
+///     assert_eq!(*acquire.await.unwrap(), 1);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct LockAcquire<'a, T> {
     lock: &'a Lock<T>,

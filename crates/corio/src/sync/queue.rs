@@ -108,18 +108,40 @@ impl<T: Ord> Buffer<T> for BinaryHeap<Reverse<T>> {
 
 /// The order a [`GenericQueue`] hands out its items in: [`Fifo`],
 /// [`Lifo`] or [`Priority`]. Sealed.
+///
+/// ```
+/// use corio::sync::{queue::Lifo, GenericQueue};
+/// let q: GenericQueue<u8, Lifo> = GenericQueue::new(0); // a LifoQueue
+/// q.put_nowait(1).unwrap();
+/// ```
 pub trait Order<T>: private::Sealed {
     #[doc(hidden)]
     type Buffer: private::Buffer<T>;
 }
 
 /// First in, first out: [`Queue`].
+///
+/// ```
+/// let q: corio::sync::GenericQueue<u8, corio::sync::queue::Fifo> = corio::sync::Queue::new(0);
+/// # drop(q);
+/// ```
 #[derive(Debug)]
 pub enum Fifo {}
 /// Last in, first out: [`LifoQueue`].
+///
+/// ```
+/// let q: corio::sync::GenericQueue<u8, corio::sync::queue::Lifo> = corio::sync::LifoQueue::new(0);
+/// # drop(q);
+/// ```
 #[derive(Debug)]
 pub enum Lifo {}
 /// Smallest item first (asyncio's heap order): [`PriorityQueue`].
+///
+/// ```
+/// let q: corio::sync::GenericQueue<u8, corio::sync::queue::Priority> =
+///     corio::sync::PriorityQueue::new(0);
+/// # drop(q);
+/// ```
 #[derive(Debug)]
 pub enum Priority {}
 
@@ -647,6 +669,14 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
 }
 
 /// The future of [`GenericQueue::put`].
+///
+/// ```
+/// corio::run(async {
+///     let q = corio::sync::Queue::new(0);
+///     let put: corio::sync::queue::Put<'_, _, _> = q.put(1);
+///     put.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Put<'a, T, O: Order<T>> {
     queue: &'a GenericQueue<T, O>,
@@ -733,6 +763,15 @@ impl<T, O: Order<T>> fmt::Debug for Put<'_, T, O> {
 }
 
 /// The future of [`GenericQueue::get`].
+///
+/// ```
+/// corio::run(async {
+///     let q = corio::sync::Queue::new(0);
+///     q.put_nowait(1).unwrap();
+///     let get: corio::sync::queue::Get<'_, i32, _> = q.get();
+///     assert_eq!(get.await.unwrap(), 1);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Get<'a, T, O: Order<T>> {
     queue: &'a GenericQueue<T, O>,
@@ -807,6 +846,14 @@ impl<T, O: Order<T>> fmt::Debug for Get<'_, T, O> {
 }
 
 /// The future of [`GenericQueue::join`].
+///
+/// ```
+/// corio::run(async {
+///     let q = corio::sync::Queue::<()>::new(0);
+///     let join: corio::sync::queue::Join<'_, _, _> = q.join();
+///     join.await.unwrap(); // nothing unfinished
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Join<'a, T, O: Order<T>> {
     queue: &'a GenericQueue<T, O>,
@@ -862,6 +909,19 @@ impl<T, O: Order<T>> fmt::Debug for Join<'_, T, O> {
 }
 
 /// Why [`GenericQueue::put`] did not insert its item (which comes back).
+///
+/// ```
+/// use corio::sync::{PutError, Queue};
+///
+/// corio::run(async {
+///     let q = Queue::new(0);
+///     q.shutdown(false);
+///     match q.put("job").await {
+///         Err(PutError::ShutDown(item)) => assert_eq!(item, "job"),
+///         other => panic!("{other:?}"),
+///     }
+/// });
+/// ```
 pub enum PutError<T> {
     /// The queue is shut down (asyncio's `QueueShutDown`).
     ShutDown(T),
@@ -919,6 +979,16 @@ impl<T> fmt::Display for PutError<T> {
 impl<T> std::error::Error for PutError<T> {}
 
 /// Why [`GenericQueue::get`] returned no item.
+///
+/// ```
+/// use corio::sync::{GetError, Queue};
+///
+/// corio::run(async {
+///     let q = Queue::<u8>::new(0);
+///     q.shutdown(false);
+///     assert!(matches!(q.get().await, Err(GetError::ShutDown)));
+/// });
+/// ```
 #[derive(Debug)]
 pub enum GetError {
     /// The queue is shut down and empty (asyncio's `QueueShutDown`).
@@ -948,6 +1018,14 @@ impl std::error::Error for GetError {}
 
 /// Why [`GenericQueue::put_nowait`] did not insert its item (which comes
 /// back).
+///
+/// ```
+/// use corio::sync::{Queue, TryPutError};
+///
+/// let q = Queue::new(1);
+/// q.put_nowait(1).unwrap();
+/// assert!(matches!(q.put_nowait(2), Err(TryPutError::Full(2))));
+/// ```
 pub enum TryPutError<T> {
     /// The queue holds `maxsize` items (asyncio's `QueueFull`).
     Full(T),
@@ -997,6 +1075,13 @@ impl<T> fmt::Display for TryPutError<T> {
 impl<T> std::error::Error for TryPutError<T> {}
 
 /// Why [`GenericQueue::get_nowait`] returned no item.
+///
+/// ```
+/// use corio::sync::{Queue, TryGetError};
+///
+/// let q = Queue::<u8>::new(0);
+/// assert_eq!(q.get_nowait().unwrap_err(), TryGetError::Empty);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryGetError {
     /// The queue is empty (asyncio's `QueueEmpty`).
@@ -1022,6 +1107,11 @@ impl std::error::Error for TryGetError {}
 
 /// [`GenericQueue::task_done`] called more times than items were put
 /// (asyncio: `ValueError: task_done() called too many times`).
+///
+/// ```
+/// let q = corio::sync::Queue::<u8>::new(0);
+/// assert_eq!(q.task_done(), Err(corio::sync::TaskDoneError));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskDoneError;
 

@@ -35,6 +35,10 @@ const WAITERS: usize = 1;
 const SHIFT: u32 = 1;
 
 /// The most permits a semaphore can hold.
+///
+/// ```
+/// assert!(corio::sync::MAX_PERMITS >= u32::MAX as usize);
+/// ```
 pub const MAX_PERMITS: usize = usize::MAX >> 2;
 
 /// The counting core shared by [`Semaphore`], [`BoundedSemaphore`] and
@@ -515,6 +519,14 @@ impl Semaphore {
 
 /// Permits taken from a [`Semaphore`] or [`BoundedSemaphore`]; dropping it
 /// gives them back.
+///
+/// ```
+/// let sem = corio::sync::Semaphore::new(1);
+/// let permit: corio::sync::Permit<'_> = sem.try_acquire().unwrap();
+/// assert_eq!(sem.available(), 0);
+/// drop(permit);
+/// assert_eq!(sem.available(), 1);
+/// ```
 #[must_use = "the permit is given back at once if it is not held"]
 pub struct Permit<'a> {
     sem: &'a Semaphore,
@@ -563,6 +575,16 @@ impl fmt::Debug for Permit<'_> {
 
 /// Permits held through an `Arc<Semaphore>`
 /// ([`Semaphore::acquire_owned`]); dropping it gives them back.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// corio::run(async {
+///     let sem = Arc::new(corio::sync::Semaphore::new(1));
+///     let permit: corio::sync::OwnedPermit = sem.clone().acquire_owned().await.unwrap();
+///     corio::spawn(async move { drop(permit) }).await.unwrap();
+/// });
+/// ```
 #[must_use = "the permit is given back at once if it is not held"]
 pub struct OwnedPermit {
     sem: std::sync::Arc<Semaphore>,
@@ -617,6 +639,14 @@ impl fmt::Debug for OwnedPermit {
 
 /// The future of [`Semaphore::acquire`] and
 /// [`acquire_many`](Semaphore::acquire_many).
+///
+/// ```
+/// corio::run(async {
+///     let sem = corio::sync::Semaphore::new(1);
+///     let acquire: corio::sync::Acquire<'_> = sem.acquire();
+///     drop(acquire.await.unwrap());
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Acquire<'a> {
@@ -647,6 +677,16 @@ impl Drop for Acquire<'_> {
 }
 
 /// The future of [`Semaphore::acquire_owned`].
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// corio::run(async {
+///     let sem = Arc::new(corio::sync::Semaphore::new(1));
+///     let acquire: corio::sync::AcquireOwned = sem.acquire_owned();
+///     drop(acquire.await.unwrap());
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct AcquireOwned {
@@ -788,6 +828,13 @@ impl BoundedSemaphore {
 /// [`BoundedSemaphore::release`] already filled the semaphore up to its
 /// bound meanwhile (asyncio raises `ValueError` in the holder's release
 /// then; a drop cannot fail, so the permit is not added).
+///
+/// ```
+/// let sem = corio::sync::BoundedSemaphore::new(1);
+/// let permit: corio::sync::BoundedPermit<'_> = sem.try_acquire().unwrap();
+/// drop(permit);
+/// assert_eq!(sem.available(), 1);
+/// ```
 #[must_use = "the permit is given back at once if it is not held"]
 #[derive(Debug)]
 pub struct BoundedPermit<'a> {
@@ -818,6 +865,14 @@ impl Drop for BoundedPermit<'_> {
 }
 
 /// The future of [`BoundedSemaphore::acquire`].
+///
+/// ```
+/// corio::run(async {
+///     let sem = corio::sync::BoundedSemaphore::new(1);
+///     let acquire: corio::sync::BoundedAcquire<'_> = sem.acquire();
+///     drop(acquire.await.unwrap());
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct BoundedAcquire<'a> {
@@ -846,6 +901,11 @@ impl Drop for BoundedAcquire<'_> {
 /// [`BoundedSemaphore::release`] with every permit already in the
 /// semaphore (asyncio: `ValueError: BoundedSemaphore released too many
 /// times`).
+///
+/// ```
+/// let sem = corio::sync::BoundedSemaphore::new(1);
+/// assert!(sem.release().is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TooManyReleases {
     bound: usize,
