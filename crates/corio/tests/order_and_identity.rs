@@ -207,3 +207,28 @@ fn a_task_awaiting_many_ready_tasks_is_made_to_yield_by_its_budget() {
     let at = first_seen_at.expect("the marker task never ran during the loop");
     assert!(at < 299, "budget did not force a yield early enough: {at}");
 }
+
+#[test]
+fn one_worker_runs_thousands_of_ready_tasks_in_spawn_order() {
+    // More ready tasks than a worker's run queue holds before it spills
+    // to the shared queue for other workers: with one worker there are no
+    // others, and asyncio's single FIFO order must hold.
+    const TASKS: usize = 5_000;
+    let order = Arc::new(Mutex::new(Vec::with_capacity(TASKS)));
+    rt(1).run({
+        let order = order.clone();
+        async move {
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|i| {
+                    let order = order.clone();
+                    corio::spawn(async move { order.lock().unwrap().push(i) })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        }
+    });
+    let order = order.lock().unwrap();
+    assert_eq!(*order, (0..TASKS).collect::<Vec<_>>());
+}

@@ -282,7 +282,10 @@ impl WorkerCx {
     /// `notify`.
     fn push_back_notify(&self, task: Notified, notify: bool) {
         let core = &*self.core;
-        if core.run_queue.len() >= LOCAL_QUEUE_CAPACITY {
+        // Spill half to the injector for the other workers to take. With
+        // one worker nobody else would, and the spill would break the one
+        // FIFO order (asyncio's) that a single worker keeps.
+        if core.run_queue.len() >= LOCAL_QUEUE_CAPACITY && self.multi() {
             self.overflow();
         }
         core.run_queue.push(task);
