@@ -3118,3 +3118,26 @@ fn bounded_semaphore_release_while_a_permit_is_held_never_passes_the_bound() {
     assert!(sem.release().is_err());
     assert_eq!(sem.available(), 1);
 }
+
+#[test]
+fn owned_lock_guards_move_between_tasks_on_two_workers_and_count_every_increment() {
+    rt(2).run(async {
+        let lock = Arc::new(Lock::new(0u64));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let lock = lock.clone();
+            tasks.push(corio::spawn(async move {
+                for _ in 0..100 {
+                    let mut guard = lock.clone().acquire_owned().await.unwrap();
+                    // The guard moves into another task, which releases it.
+                    corio::spawn(async move { *guard += 1 }).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*lock.acquire().await.unwrap(), 2_000);
+        assert!(!lock.locked());
+    });
+}

@@ -12,6 +12,8 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
 use corio_executor::sync::UnsafeCell;
 use corio_executor::Cancelled;
 
@@ -84,6 +86,26 @@ impl<T> Lock<T> {
             lock: self,
             state: Acquiring::new(1),
             cancellable: true,
+        }
+    }
+
+    /// Like [`acquire`](Self::acquire) on an `Arc`: the guard holds the
+    /// `Arc`, so it can move into a spawned task (tokio's `lock_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// corio::run(async {
+    ///     let lock = Arc::new(corio::sync::Lock::new(0));
+    ///     let mut guard = lock.clone().acquire_owned().await.unwrap();
+    ///     corio::spawn(async move { *guard += 1 }).await.unwrap();
+    ///     assert_eq!(*lock.acquire().await.unwrap(), 1);
+    /// });
+    /// ```
+    pub fn acquire_owned(self: Arc<Self>) -> OwnedLockAcquire<T> {
+        OwnedLockAcquire {
+            lock: Some(self),
+            state: Acquiring::new(1),
         }
     }
 
@@ -247,5 +269,106 @@ impl<T> Drop for LockAcquire<'_, T> {
 impl<T> fmt::Debug for LockAcquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockAcquire").finish_non_exhaustive()
+    }
+}
+
+/// Holds a [`Lock`] through an `Arc` ([`Lock::acquire_owned`]) and derefs
+/// to its data; dropping it releases the lock.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// corio::run(async {
+///     let lock = Arc::new(corio::sync::Lock::new(String::new()));
+///     let mut guard: corio::sync::OwnedLockGuard<String> =
+///         lock.clone().acquire_owned().await.unwrap();
+///     guard.push('x');
+///     drop(guard);
+///     assert_eq!(*lock.acquire().await.unwrap(), "x");
+/// });
+/// ```
+#[must_use = "the lock is released at once if the guard is not held"]
+pub struct OwnedLockGuard<T> {
+    lock: Arc<Lock<T>>,
+}
+
+// SAFETY: sharing the guard shares `&T` across threads.
+unsafe impl<T: Sync> Sync for OwnedLockGuard<T> {}
+
+impl<T> Deref for OwnedLockGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: this guard holds the lock: no `&mut T` exists elsewhere.
+        self.lock.value.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T> DerefMut for OwnedLockGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: this guard holds the lock, and `&mut self` excludes every
+        // other reference through it.
+        self.lock.value.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+impl<T> Drop for OwnedLockGuard<T> {
+    fn drop(&mut self) {
+        self.lock.release();
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OwnedLockGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedLockGuard").field(&**self).finish()
+    }
+}
+
+/// The future of [`Lock::acquire_owned`].
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// corio::run(async {
+///     let lock = Arc::new(corio::sync::Lock::new(()));
+///     let acquire: corio::sync::OwnedLockAcquire<()> = lock.acquire_owned();
+///     drop(acquire.await.unwrap());
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct OwnedLockAcquire<T> {
+    lock: Option<Arc<Lock<T>>>,
+    state: Acquiring,
+}
+
+impl<T> Future for OwnedLockAcquire<T> {
+    type Output = Result<OwnedLockGuard<T>, Cancelled>;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let lock = this
+            .lock
+            .as_ref()
+            .expect("corio::sync: an acquire future polled after it completed");
+        let out = this.state.poll(&lock.permits, cx, true);
+        crate::track(out.map(|r| {
+            let lock = this.lock.take().expect("checked above");
+            r.map(|()| OwnedLockGuard { lock })
+        }))
+    }
+}
+
+impl<T> Drop for OwnedLockAcquire<T> {
+    fn drop(&mut self) {
+        if let Some(lock) = &self.lock {
+            self.state.give_up(&lock.permits);
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedLockAcquire<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedLockAcquire").finish_non_exhaustive()
     }
 }

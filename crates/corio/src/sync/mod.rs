@@ -60,7 +60,7 @@ mod waiters;
 pub use barrier::{Barrier, BarrierError, BarrierWait};
 pub use condition::{Condition, ConditionCancelled, ConditionWait, NotifyUnlocked};
 pub use event::{Event, EventWait};
-pub use lock::{Lock, LockAcquire, LockGuard};
+pub use lock::{Lock, LockAcquire, LockGuard, OwnedLockAcquire, OwnedLockGuard};
 pub use queue::{
     GenericQueue, GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError,
     TryPutError,
