@@ -47,7 +47,7 @@
 //! to acquire and one to release; the mutex is only taken when a task has
 //! to wait or someone waits.
 //!
-//! The protocols are model-checked with loom (`loom-tests/tests/sync_*.rs`).
+//! The protocols are model-checked with loom (`loom-tests/tests/sync.rs`).
 
 mod barrier;
 mod condition;
