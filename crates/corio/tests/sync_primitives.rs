@@ -1322,32 +1322,66 @@ fn bounded_semaphore_never_holds_more_than_its_initial_value() {
 }
 
 #[test]
-fn semaphore_acquire_many_beyond_max_permits_panics_when_awaited() {
-    // Semaphore::acquire_many's docs: "# Panics: When awaited, if `n` is
-    // more than MAX_PERMITS". Such a request can never be served.
-    rt(1).run(async {
-        let sem = Arc::new(Semaphore::new(1));
-        let t = corio::spawn({
-            let sem = sem.clone();
-            async move { sem.acquire_many(MAX_PERMITS + 1).await.map(|p| p.count()) }
+fn semaphore_acquire_many_that_must_wait_for_more_than_u32_max_panics_when_awaited() {
+    // Semaphore::acquire_many's docs: "# Panics: When awaited and it has to
+    // wait, if `n` is more than `u32::MAX`". Before that check, such a
+    // request (e.g. MAX_PERMITS + 1, which can never be served) waited
+    // forever at the head of the line and every acquire behind it too.
+    for n in [u32::MAX as usize + 1, MAX_PERMITS + 1] {
+        rt(1).run(async move {
+            let sem = Arc::new(Semaphore::new(1));
+            let t = corio::spawn({
+                let sem = sem.clone();
+                async move { sem.acquire_many(n).await.map(|p| p.count()) }
+            });
+            ticks(2).await;
+            let done = t.done();
+            let locked = sem.locked();
+            if !done {
+                t.abort();
+            }
+            let out = t.await;
+            assert!(
+                done && matches!(&out, Err(e) if e.is_panic()),
+                "acquire_many({n}) did not panic: the task {} ({out:?}); meanwhile \
+                 locked() = {locked}: every acquire behind the request waited too",
+                if done {
+                    "finished"
+                } else {
+                    "was still waiting"
+                },
+            );
+            // The failed request must not leave the semaphore blocked: its
+            // one permit is free and nobody waits, so a newcomer's acquire
+            // completes at once.
+            assert_eq!(sem.available(), 1);
+            let newcomer = corio::spawn({
+                let sem = sem.clone();
+                async move { sem.acquire().await.map(|p| p.count()) }
+            });
+            ticks(2).await;
+            let newcomer_done = newcomer.done();
+            let locked = sem.locked();
+            if !newcomer_done {
+                newcomer.abort();
+            }
+            assert!(
+                newcomer_done,
+                "after acquire_many({n}) panicked, acquire() waits although 1 permit is free \
+                 and nobody waits (locked() = {locked}, try_acquire() fails): the panic left \
+                 the semaphore's WAITERS bit set with an empty wait list"
+            );
+            assert_eq!(newcomer.await.unwrap().unwrap(), 1);
+            assert!(!sem.locked());
+            assert_eq!(sem.try_acquire().map(|p| p.count()), Some(1));
         });
-        ticks(2).await;
-        let done = t.done();
-        if !done {
-            t.abort();
-        }
-        let out = t.await;
-        assert!(
-            done && matches!(&out, Err(e) if e.is_panic()),
-            "acquire_many(MAX_PERMITS + 1) did not panic: the task {} ({out:?}), and the \
-             semaphore is now locked() = {} for everyone behind it",
-            if done {
-                "finished"
-            } else {
-                "was still waiting"
-            },
-            sem.locked(),
-        );
+    }
+    // Up to u32::MAX, a request that can be served at once is served.
+    rt(1).run(async {
+        let sem = Semaphore::new(u32::MAX as usize);
+        let p = sem.acquire_many(u32::MAX as usize).await.unwrap();
+        assert_eq!(p.count(), u32::MAX as usize);
+        assert_eq!(sem.available(), 0);
     });
 }
 

@@ -258,6 +258,14 @@ impl Acquiring {
                     self.done = true;
                     return Poll::Ready(Ok(()));
                 }
+                // Checked before the state changes: a panic here leaves the
+                // semaphore as it was.
+                assert!(
+                    u32::try_from(self.n).is_ok(),
+                    "corio::sync::Semaphore::acquire_many({}) has to wait, and a waiter can ask \
+                     for at most u32::MAX permits at once: acquire them in smaller parts",
+                    self.n
+                );
                 let mut list = permits.waiters.lock();
                 let mut s = permits.state.load(Ordering::Acquire);
                 loop {
