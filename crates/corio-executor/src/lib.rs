@@ -40,7 +40,6 @@ mod context_var;
 #[cfg(not(loom))]
 pub mod io;
 mod runtime;
-mod shield;
 pub mod task_group;
 #[cfg_attr(not(loom), allow(unreachable_pub))]
 mod threadsafe;
@@ -84,7 +83,6 @@ pub use runtime::{
     all_tasks, current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle,
     Metrics, Runtime, TaskBuilder, YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
-pub use shield::{cancellable, shield, Cancellable, Shield};
 pub use task::{
     poll_cancelled, CallbackId, CancelScope, Cancelled, InvalidStateError, Task, TaskError, TaskId,
     TaskRef, TaskState,

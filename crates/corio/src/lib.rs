@@ -47,14 +47,17 @@
 use std::future::Future;
 
 pub use corio_executor::{
-    all_tasks, cancellable, current_task, interval, interval_at, poll_cancelled,
-    run_coroutine_threadsafe, shield, sleep, sleep_until, spawn, spawn_local, timeout, timeout_at,
-    timeout_scope, to_thread, wait_for, yield_now, Builder, CallbackId, CancelScope, Cancellable,
-    Cancelled, ConcurrentFuture, ContextVar, ExceptionContext, FutureError, Handle, Interval,
-    InvalidStateError, Metrics, MissedTickBehavior, Runtime, Shield, ShutdownError, Sleep, Task,
-    TaskError, TaskGroup, TaskGroupError, TaskId, TaskRef, TaskState, Tick, Timeout, TimeoutError,
-    TimeoutHandle, ToThread, Token, YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
+    all_tasks, current_task, interval, interval_at, poll_cancelled, run_coroutine_threadsafe,
+    sleep, sleep_until, spawn, spawn_local, timeout, timeout_at, timeout_scope, to_thread,
+    wait_for, yield_now, Builder, CallbackId, CancelScope, Cancelled, ConcurrentFuture, ContextVar,
+    ExceptionContext, FutureError, Handle, Interval, InvalidStateError, Metrics,
+    MissedTickBehavior, Runtime, ShutdownError, Sleep, Task, TaskError, TaskGroup, TaskGroupError,
+    TaskId, TaskRef, TaskState, Tick, Timeout, TimeoutError, TimeoutHandle, ToThread, Token,
+    YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
+
+mod shield;
+pub use shield::{cancellable, shield, Cancellable, Shield};
 
 /// Structured concurrency: [`TaskGroup`] and its children, failures and
 /// errors (asyncio's `TaskGroup`).

@@ -13,8 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::runtime::spawn;
-use crate::task::{poll_cancelled, Cancelled, Task, TaskError};
+use corio_executor::{poll_cancelled, spawn, Cancelled, Task, TaskError};
 
 /// Protects `future` from the cancellation of the task that awaits it
 /// (asyncio's `shield`).
@@ -34,20 +33,20 @@ use crate::task::{poll_cancelled, Cancelled, Task, TaskError};
 ///
 /// ```
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let (tx, rx) = std::sync::mpsc::channel();
-///     let caller = corio_executor::spawn(async move {
-///         corio_executor::shield(async move {
-///             corio_executor::sleep(Duration::from_millis(20)).await.unwrap();
+///     let caller = corio::spawn(async move {
+///         corio::shield(async move {
+///             corio::sleep(Duration::from_millis(20)).await.unwrap();
 ///             tx.send("saved").unwrap();
 ///         })
 ///         .await
 ///     });
-///     corio_executor::yield_now().await.unwrap();
+///     corio::yield_now().await.unwrap();
 ///     caller.cancel();
 ///     assert!(caller.await.unwrap_err().is_cancelled());
-///     corio_executor::sleep(Duration::from_millis(40)).await.unwrap();
+///     corio::sleep(Duration::from_millis(40)).await.unwrap();
 ///     assert_eq!(rx.try_recv(), Ok("saved")); // the shielded work finished
 /// });
 /// ```
@@ -65,9 +64,9 @@ where
 /// The future returned by [`shield`].
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
-/// let s: corio_executor::Shield<u8> = corio_executor::shield(async { 1 });
+/// let s: corio::Shield<u8> = corio::shield(async { 1 });
 /// assert_eq!(s.await, Ok(1));
 /// # });
 /// ```
@@ -80,9 +79,9 @@ impl<T> Shield<T> {
     /// The shielded task (until the caller's await gave up on it).
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let s = corio_executor::shield(async { 1 });
+    /// let s = corio::shield(async { 1 });
     /// assert!(s.task().is_some());
     /// # });
     /// ```
@@ -105,12 +104,12 @@ impl<T> Future for Shield<T> {
             self.task = None;
             return Poll::Ready(Err(c));
         }
-        let out = match crate::poll_proceed(cx) {
+        let out = match corio_executor::poll_proceed(cx) {
             Poll::Ready(()) => task.poll_outcome(cx),
             Poll::Pending => Poll::Pending,
         };
         let Poll::Ready(out) = out else {
-            crate::note_suspended(at);
+            corio_executor::note_suspended(at);
             return Poll::Pending;
         };
         self.task = None;
@@ -138,12 +137,12 @@ impl<T> fmt::Debug for Shield<T> {
 ///
 /// ```
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let never = std::future::pending::<()>(); // not a corio awaitable
-///     let r = corio_executor::timeout(
+///     let r = corio::timeout(
 ///         Duration::from_millis(10),
-///         corio_executor::cancellable(never),
+///         corio::cancellable(never),
 ///     )
 ///     .await;
 ///     assert!(r.is_err());
@@ -156,9 +155,9 @@ pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
 /// The future returned by [`cancellable`].
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
-/// let c: corio_executor::Cancellable<_> = corio_executor::cancellable(async { 2 });
+/// let c: corio::Cancellable<_> = corio::cancellable(async { 2 });
 /// assert_eq!(c.await, Ok(2));
 /// # });
 /// ```
