@@ -14,6 +14,16 @@
 //! * `timers.rs`: the per-worker timer slots: cross-thread cancel, re-arm,
 //!   waker replacement and (helped) fire of one entry, and no late wakeup
 //!   between an insert or re-arm and a worker (owner or watcher) parking;
+//! * `pool.rs`: the task-memory pool's return stack (blocks pushed by other
+//!   threads, taken all at once by the owner);
+//! * `readiness.rs`: the reactor's per-source readiness against a polling
+//!   task (set, clear after `WouldBlock`, waker replacement);
+//! * `blocking_pool.rs`: the blocking pool's hand-off (submit against a
+//!   thread that spins, then sleeps) and its shutdown;
+//! * `concurrent_future.rs`: `ConcurrentFuture`'s completion against
+//!   `cancel()`, a blocked `result(timeout)` and done callbacks;
+//! * `task_group.rs`: a task group's tally (children joining and finishing,
+//!   the wakeup at zero, failures);
 //! * `sync.rs`: the wait lists of `corio::sync` (lock hand-off, semaphore
 //!   grants and fast paths, event set/clear, condition notify, queue
 //!   get/put/shutdown, barrier abort), each against a waiter that gives up.
