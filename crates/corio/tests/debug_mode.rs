@@ -41,6 +41,18 @@ fn a_poll_slower_than_the_threshold_is_reported_with_the_task_name_and_where_it_
             .await
             .unwrap();
         t.await.unwrap();
+        // The report is made after the slow poll returns, so on the other
+        // worker it may come just after `t` completed and woke us.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !reports
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, t)| t.as_deref() == Some("hog"))
+            && std::time::Instant::now() < deadline
+        {
+            corio::sleep(Duration::from_millis(1)).await.unwrap();
+        }
         // (Other polls may be slow too on a loaded machine: look at these two.)
         let reports = reports.lock().unwrap();
         assert!(
