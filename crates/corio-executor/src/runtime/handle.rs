@@ -1,0 +1,243 @@
+//! `Handle`: a runtime reached from any thread.
+
+use super::*;
+
+/// A cloneable, thread-safe handle to a [`Runtime`].
+///
+/// # Example
+///
+/// ```
+/// let rt = corio_executor::Runtime::new().unwrap();
+/// let handle = rt.handle();
+/// let t = std::thread::spawn(move || handle.spawn(async { 1 })).join().unwrap();
+/// assert_eq!(rt.run(t).unwrap(), 1);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.num_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime whose worker is running on this thread.
+    ///
+    /// # Panics
+    ///
+    /// Outside a corio worker, with a message naming the mistake.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// rt.run(async {
+    ///     let h = corio_executor::Handle::current();
+    ///     h.spawn(async {}).await.unwrap();
+    /// });
+    /// ```
+    pub fn current() -> Handle {
+        Handle::try_current().unwrap_or_else(|| no_running_loop("Handle::current"))
+    }
+
+    /// Like [`Handle::current`], but `None` outside a corio worker.
+    ///
+    /// ```
+    /// assert!(corio_executor::Handle::try_current().is_none());
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        let cx = context::worker();
+        if cx.is_null() {
+            return None;
+        }
+        // SAFETY: the worker context outlives everything run on its thread.
+        let shared = unsafe { &(*cx).shared }.clone();
+        Some(Handle { shared })
+    }
+
+    /// Sends a report that is not a panic to the runtime's exception
+    /// handler (the default handler prints it to stderr): what corio's own
+    /// I/O layer uses for conditions it handles but that an operator should
+    /// know of, such as an accept loop out of file descriptors.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let rt = corio_executor::Runtime::builder()
+    ///     .exception_handler(move |cx| s.lock().unwrap().push(cx.message().to_owned()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.handle().report("disk almost full");
+    /// assert_eq!(*seen.lock().unwrap(), ["disk almost full"]);
+    /// ```
+    pub fn report(&self, message: &str) {
+        self.shared.report(None, message, None);
+    }
+
+    /// Spawns a task on the runtime, from any thread.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let task = rt.handle().spawn(async { "hi" });
+    /// assert_eq!(rt.run(task).unwrap(), "hi");
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Shared::spawn(&self.shared, future, NO_OWNER, None)
+    }
+
+    #[track_caller]
+    pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Shared::spawn(&self.shared, future, NO_OWNER, name)
+    }
+
+    /// Runs `f` on this runtime's blocking pool, from any thread: what
+    /// [`to_thread`](crate::to_thread) does inside the runtime.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let job = rt.handle().to_thread(|| 6 * 7);
+    /// assert_eq!(rt.run(job).unwrap(), 42);
+    /// ```
+    pub fn to_thread<F, R>(&self, f: F) -> crate::ToThread<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::blocking::submit(&self.shared, f)
+    }
+
+    /// Runs `f` on the runtime soon, from any thread (asyncio's
+    /// `loop.call_soon_threadsafe`). Callbacks run one at a time in the
+    /// order they were submitted, on a worker thread; a panicking one is
+    /// reported to the exception handler and the next ones still run.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError`](crate::ShutdownError) if the runtime has shut
+    /// down (`f` is dropped).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// for i in 0..3 {
+    ///     let tx = tx.clone();
+    ///     rt.handle().call_soon_threadsafe(move || tx.send(i).unwrap()).unwrap();
+    /// }
+    /// let got: Vec<i32> = (0..3).map(|_| rx.recv().unwrap()).collect();
+    /// assert_eq!(got, [0, 1, 2]);
+    /// ```
+    pub fn call_soon_threadsafe<F>(&self, f: F) -> Result<(), crate::ShutdownError>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        Shared::call_soon_threadsafe(&self.shared, Box::new(f))
+    }
+
+    /// A sleep bound to this runtime: unlike [`sleep`](crate::sleep), it may
+    /// be polled from any thread, not only inside the runtime (its timer
+    /// then lives in worker 0's wheel).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let s = rt.handle().sleep(Duration::from_millis(10));
+    /// let start = Instant::now();
+    /// rt.run(async move { s.await.unwrap() });
+    /// assert!(start.elapsed() >= Duration::from_millis(5));
+    /// ```
+    pub fn sleep(&self, duration: std::time::Duration) -> crate::Sleep {
+        let deadline = std::time::Instant::now()
+            .checked_add(duration)
+            .unwrap_or_else(crate::time::far_future);
+        self.sleep_until(deadline)
+    }
+
+    /// Like [`Handle::sleep`], until an instant.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let at = Instant::now() + Duration::from_millis(5);
+    /// let s = rt.handle().sleep_until(at);
+    /// rt.run(async move { s.await.unwrap() });
+    /// assert!(Instant::now() >= at);
+    /// ```
+    pub fn sleep_until(&self, deadline: std::time::Instant) -> crate::Sleep {
+        crate::Sleep::with_handle(deadline, self.shared.clone())
+    }
+
+    /// Whether the runtime runs in debug mode (asyncio's
+    /// `loop.get_debug()`); see [`Builder::debug`].
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().debug(false).build().unwrap();
+    /// assert!(!rt.handle().debug());
+    /// ```
+    pub fn debug(&self) -> bool {
+        self.shared.slow_poll.is_some()
+    }
+
+    /// The runtime's unfinished tasks (asyncio's `all_tasks()`, from any
+    /// thread), in no particular order.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let t = rt.handle().spawn(async {});
+    /// assert_eq!(rt.handle().all_tasks(), vec![t.task_ref()]);
+    /// ```
+    pub fn all_tasks(&self) -> Vec<TaskRef> {
+        self.shared.all_tasks()
+    }
+
+    /// A text listing of every unfinished task, one per line, sorted by id:
+    /// id, state ([`TaskState`](crate::TaskState)), age, name, and the
+    /// file and line of the `.await` where it is suspended (`-` while it
+    /// runs or when it waits in a future that is not corio's). Safe to call
+    /// from any thread, also while the runtime is busy: each task is read
+    /// on its own, so the listing is not one atomic snapshot.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let h = rt.handle();
+    /// rt.run(async move {
+    ///     let _t = corio_executor::TaskBuilder::new()
+    ///         .name("poller")
+    ///         .spawn(corio_executor::sleep(Duration::from_secs(3600)));
+    ///     corio_executor::yield_now().await.unwrap();
+    ///     let text = h.dump();
+    ///     assert!(text.contains("poller"));
+    ///     assert!(text.contains("suspended"));
+    /// # _t.abort();
+    /// });
+    /// ```
+    pub fn dump(&self) -> String {
+        dump(&self.shared)
+    }
+
+    /// Counters describing the runtime.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().num_workers(), 2);
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        Metrics {
+            shared: self.shared.clone(),
+        }
+    }
+}

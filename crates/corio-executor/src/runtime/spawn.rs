@@ -1,0 +1,285 @@
+//! The free functions that find the current runtime: `spawn`,
+//! `spawn_local`, `all_tasks`, `current_task`, `yield_now`, and
+//! `TaskBuilder`.
+
+use super::*;
+
+#[track_caller]
+pub(crate) fn no_running_loop(what: &str) -> ! {
+    panic!(
+        "corio: {what} was called with no running event loop: this thread is not a corio \
+         worker. Call it from inside `corio::run(...)` (or a task spawned there), or use \
+         `Handle::spawn` with a handle from `Runtime::handle()`."
+    )
+}
+
+pub(crate) fn current_cx() -> Option<&'static WorkerCx> {
+    let cx = context::worker();
+    // SAFETY: the worker context outlives everything run on its thread; the
+    // `'static` does not escape the callers below.
+    (!cx.is_null()).then(|| unsafe { &*cx })
+}
+
+/// Spawns a task on the current runtime (asyncio's `create_task`).
+///
+/// The task starts running soon, concurrently with the caller; await the
+/// returned [`Task`] for its output, or drop it to let the task run
+/// detached.
+///
+/// # Panics
+///
+/// With "no running event loop" when called outside a corio worker thread.
+///
+/// ```
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async {
+///     let task = corio_executor::spawn(async { 42 });
+///     assert_eq!(task.await.unwrap(), 42);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_named(future, None)
+}
+
+#[track_caller]
+pub(crate) fn spawn_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match current_cx() {
+        Some(cx) => Shared::spawn(&cx.shared, future, NO_OWNER, name),
+        None => no_running_loop("spawn"),
+    }
+}
+
+/// Spawns a `!Send` task that stays on the current worker thread.
+///
+/// # Panics
+///
+/// With "no running event loop" when called outside a corio worker thread.
+///
+/// ```
+/// use std::rc::Rc;
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async {
+///     let shared = Rc::new(5);
+///     let s = shared.clone();
+///     let task = corio_executor::spawn_local(async move { *s + 1 });
+///     assert_eq!(task.await.unwrap(), 6);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local_named(future, None)
+}
+
+#[track_caller]
+pub(crate) fn spawn_local_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    match current_cx() {
+        Some(cx) => Shared::spawn(&cx.shared, future, cx.core.index, name),
+        None => no_running_loop("spawn_local"),
+    }
+}
+
+/// Every unfinished task of the current runtime, the caller included
+/// (asyncio's `all_tasks()`).
+///
+/// # Panics
+///
+/// With "no running event loop" outside a corio worker thread (use
+/// [`Handle::all_tasks`] there).
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let t = corio_executor::spawn(std::future::pending::<()>());
+///     let all = corio_executor::all_tasks();
+///     assert_eq!(all.len(), 2); // the main task and `t`
+///     assert!(all.contains(&t.task_ref()));
+/// #   t.abort();
+/// });
+/// ```
+#[track_caller]
+pub fn all_tasks() -> Vec<TaskRef> {
+    match current_cx() {
+        Some(cx) => cx.shared.all_tasks(),
+        None => no_running_loop("all_tasks"),
+    }
+}
+
+/// The task being run on this thread (asyncio's `current_task()`), or
+/// `None` outside a task.
+///
+/// ```
+/// assert!(corio_executor::current_task().is_none());
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async { assert!(corio_executor::current_task().is_some()) });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    context::current_task_header().map(TaskRef::from_header)
+}
+
+/// Yields to the other ready tasks: the current task goes to the back of
+/// the ready queue (asyncio's `await asyncio.sleep(0)`).
+///
+/// It is a cancellation point: it returns `Err(Cancelled)` when the task
+/// (or a timeout scope it is in) has a cancellation request to deliver.
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let t = corio_executor::spawn(async { 1 });
+///     corio_executor::yield_now().await.unwrap(); // `t` runs here
+///     assert!(t.done());
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+///
+/// ```
+/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
+///     let yielding: corio_executor::YieldNow = corio_executor::yield_now();
+///     assert!(yielding.await.is_ok());
+/// });
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = Result<(), Cancelled>;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(c) = crate::task::poll_cancelled() {
+            return Poll::Ready(Err(c));
+        }
+        if self.yielded {
+            return Poll::Ready(Ok(()));
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        context::note_suspended(std::panic::Location::caller());
+        Poll::Pending
+    }
+}
+
+/// Builds a task with options (asyncio's `create_task(coro, name=...)`).
+///
+/// ```
+/// # let rt = corio_executor::Runtime::new().unwrap();
+/// rt.run(async {
+///     let t = corio_executor::TaskBuilder::new().name("fetcher").spawn(async { 3 });
+///     assert_eq!(t.name(), "fetcher");
+///     assert_eq!(t.await.unwrap(), 3);
+/// });
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a task Builder does nothing until `spawn` is called"]
+pub struct TaskBuilder {
+    name: Option<Box<str>>,
+}
+
+impl TaskBuilder {
+    /// A builder with no options set.
+    ///
+    /// ```
+    /// let b = corio_executor::TaskBuilder::new();
+    /// # drop(b);
+    /// ```
+    pub fn new() -> TaskBuilder {
+        TaskBuilder { name: None }
+    }
+
+    /// Names the task (the default is `Task-<id>`).
+    ///
+    /// ```
+    /// let b = corio_executor::TaskBuilder::new().name("worker");
+    /// # drop(b);
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> TaskBuilder {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Spawns on the current runtime, like [`spawn`].
+    ///
+    /// # Panics
+    ///
+    /// With "no running event loop" outside a corio worker thread.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// rt.run(async {
+    ///     let t = corio_executor::TaskBuilder::new().name("a").spawn(async {});
+    ///     t.await.unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_named(future, self.name)
+    }
+
+    /// Spawns a `!Send` task on the current worker, like [`spawn_local`].
+    ///
+    /// # Panics
+    ///
+    /// With "no running event loop" outside a corio worker thread.
+    ///
+    /// ```
+    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// rt.run(async {
+    ///     let rc = std::rc::Rc::new(1);
+    ///     let t = corio_executor::TaskBuilder::new().name("l").spawn_local(async move { *rc });
+    ///     assert_eq!(t.await.unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_local_named(future, self.name)
+    }
+
+    /// Spawns on the runtime behind `handle`, from any thread.
+    ///
+    /// ```
+    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let t = corio_executor::TaskBuilder::new().name("x").spawn_on(async { 9 }, &rt.handle());
+    /// assert_eq!(rt.run(t).unwrap(), 9);
+    /// ```
+    #[track_caller]
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        handle.spawn_named(future, self.name)
+    }
+}
