@@ -18,7 +18,7 @@ use corio_executor::sync::Mutex;
 use corio_executor::Cancelled;
 
 use super::lock::{Lock, LockAcquire, LockGuard};
-use super::waiters::{wake_all, Key, WaitList};
+use super::waiters::{Key, WaitList, Wakers};
 
 /// A condition variable for tasks (asyncio's `Condition`): tasks holding
 /// its lock [`wait`](Condition::wait) until another task holding the lock
@@ -234,15 +234,15 @@ impl<T> Condition<T> {
 
     fn notify_n(&self, n: usize) {
         let mut list = self.waiters.lock();
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         while wakers.len() < n {
             match list.notify_front() {
-                Some(w) => wakers.push(w),
+                Some(w) => wakers.extend(Some(w)),
                 None => break,
             }
         }
         drop(list);
-        wake_all(wakers);
+        wakers.wake();
     }
 }
 

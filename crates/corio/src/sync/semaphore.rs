@@ -29,7 +29,7 @@ use std::task::{Context, Poll};
 use corio_executor::sync::{AtomicUsize, Mutex, Ordering};
 use corio_executor::Cancelled;
 
-use super::waiters::{wake_all, Key, WaitList};
+use super::waiters::{Key, WaitList, Wakers};
 
 const WAITERS: usize = 1;
 const SHIFT: u32 = 1;
@@ -94,29 +94,37 @@ impl Permits {
         }
     }
 
-    /// Returns `n` permits (to the front waiters first).
+    /// Adds `n` permits by CAS, without the mutex, while nobody waits.
     #[inline]
-    pub(crate) fn release(&self, n: usize) {
+    fn add_while_nobody_waits(&self, n: usize, bound: usize) -> Result<(), Blocked> {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & WAITERS != 0 {
-                return self.release_slow(n);
+                return Err(Blocked::Waiters);
             }
             let permits = (s >> SHIFT) + n;
-            assert!(
-                permits <= MAX_PERMITS,
-                "corio::sync::Semaphore: release() would raise the permits past MAX_PERMITS \
-                 ({MAX_PERMITS})"
-            );
+            if permits > bound {
+                return Err(Blocked::Bound);
+            }
             match self.state.compare_exchange_weak(
                 s,
                 permits << SHIFT,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return,
+                Ok(_) => return Ok(()),
                 Err(actual) => s = actual,
             }
+        }
+    }
+
+    /// Returns `n` permits (to the front waiters first).
+    #[inline]
+    pub(crate) fn release(&self, n: usize) {
+        match self.add_while_nobody_waits(n, MAX_PERMITS) {
+            Ok(()) => {}
+            Err(Blocked::Bound) => past_max_permits(),
+            Err(Blocked::Waiters) => self.release_slow(n),
         }
     }
 
@@ -125,93 +133,74 @@ impl Permits {
         let mut list = self.waiters.lock();
         let wakers = self.settle(&mut list, n);
         drop(list);
-        wake_all(wakers);
+        wakers.wake();
     }
 
     /// Returns `n` permits unless the free permits would pass `bound`
     /// (then nothing changes and it returns false): `BoundedSemaphore`.
     pub(crate) fn release_bounded(&self, n: usize, bound: usize) -> bool {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            if s & WAITERS != 0 {
-                break;
-            }
-            if (s >> SHIFT) + n > bound {
-                return false;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                ((s >> SHIFT) + n) << SHIFT,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => s = actual,
+        match self.add_while_nobody_waits(n, bound) {
+            Ok(()) => true,
+            Err(Blocked::Bound) => false,
+            Err(Blocked::Waiters) => {
+                let mut list = self.waiters.lock();
+                if self.available() + n > bound {
+                    return false;
+                }
+                let wakers = self.settle(&mut list, n);
+                drop(list);
+                wakers.wake();
+                true
             }
         }
-        let mut list = self.waiters.lock();
-        if self.available() + n > bound {
-            return false;
-        }
-        let wakers = self.settle(&mut list, n);
-        drop(list);
-        wake_all(wakers);
-        true
     }
 
     /// Under the mutex: adds `n` permits, grants the front waiters what
     /// they ask for while there is enough, and writes the state back.
-    fn settle(&self, list: &mut WaitList, n: usize) -> Vec<std::task::Waker> {
+    fn settle(&self, list: &mut WaitList, n: usize) -> Wakers {
+        let mut wakers = Wakers::default();
         let s = self.state.load(Ordering::Acquire);
         if s & WAITERS == 0 {
-            // Nobody waits (and the fast paths may run): a plain add.
+            // Nobody waits (and the fast paths may run): a plain add. The
+            // bit cannot be set meanwhile: only the mutex holder sets it.
             debug_assert_eq!(list.used(), 0);
-            if n != 0 {
-                self.release_fast_under_lock(n);
+            if self.add_while_nobody_waits(n, MAX_PERMITS).is_err() {
+                past_max_permits();
             }
-            return Vec::new();
+            return wakers;
         }
         let mut permits = (s >> SHIFT) + n;
-        assert!(
-            permits <= MAX_PERMITS,
-            "corio::sync::Semaphore: release() would raise the permits past MAX_PERMITS \
-             ({MAX_PERMITS})"
-        );
-        let mut wakers = Vec::new();
+        if permits > MAX_PERMITS {
+            past_max_permits();
+        }
         while let Some(want) = list.front_want() {
             if want > permits {
                 break;
             }
             permits -= want;
-            if let Some(w) = list.notify_front() {
-                wakers.push(w);
-            }
+            wakers.extend(list.notify_front());
         }
         let bit = if list.used() == 0 { 0 } else { WAITERS };
         self.state.store(permits << SHIFT | bit, Ordering::Release);
         wakers
     }
+}
 
-    fn release_fast_under_lock(&self, n: usize) {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            let permits = (s >> SHIFT) + n;
-            assert!(
-                permits <= MAX_PERMITS,
-                "corio::sync::Semaphore: release() would raise the permits past MAX_PERMITS \
-                 ({MAX_PERMITS})"
-            );
-            match self.state.compare_exchange_weak(
-                s,
-                permits << SHIFT,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => s = actual,
-            }
-        }
-    }
+/// Why [`Permits::add_while_nobody_waits`] did not add.
+enum Blocked {
+    /// Somebody waits: add under the mutex.
+    Waiters,
+    /// The free permits would pass the bound.
+    Bound,
+}
+
+#[cold]
+#[track_caller]
+fn past_max_permits() -> ! {
+    panic!(
+        "corio::sync::Semaphore: release() would raise the permits past MAX_PERMITS \
+         ({MAX_PERMITS})"
+    )
 }
 
 /// The state of one `acquire(n)`: the waiter's node, if it queued.
@@ -304,7 +293,7 @@ impl Acquiring {
                 // Granted. asyncio: now wake as many as the permits allow.
                 let wakers = permits.settle(&mut list, 0);
                 drop(list);
-                wake_all(wakers);
+                wakers.wake();
                 Poll::Ready(Ok(()))
             }
         }
@@ -317,7 +306,7 @@ impl Acquiring {
             let (granted, want) = list.remove(key);
             let wakers = permits.settle(&mut list, if granted { want } else { 0 });
             drop(list);
-            wake_all(wakers);
+            wakers.wake();
         }
     }
 }

@@ -267,6 +267,41 @@ pub(crate) fn wake_all(wakers: Vec<Waker>) {
     }
 }
 
+/// Wakers collected under a mutex, to wake after it is released: the first
+/// one inline, so that the common hand-off to one waiter allocates nothing.
+#[derive(Default)]
+pub(crate) struct Wakers {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Wakers {
+    /// How many there are.
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Wakes them all, in the order they were added.
+    pub(crate) fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        wake_all(self.rest);
+    }
+}
+
+impl Extend<Waker> for Wakers {
+    fn extend<I: IntoIterator<Item = Waker>>(&mut self, iter: I) {
+        for w in iter {
+            if self.first.is_none() {
+                self.first = Some(w);
+            } else {
+                self.rest.push(w);
+            }
+        }
+    }
+}
+
 /// Runs `future` to completion on this OS thread, parking it between polls:
 /// the `*_blocking` methods. Panics (naming `what` and its async twin
 /// `instead`) on a corio worker thread, where blocking would stall the
