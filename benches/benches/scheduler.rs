@@ -17,12 +17,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
 use async_executor::Executor;
-use corio_benches::{corio_runtime, criterion, tokio_runtime, Latch, PlainYield, WORKERS};
+use corio_benches::{
+    block_on, corio_runtime, criterion, tokio_runtime, Latch, PlainYield, WORKERS,
+};
 use criterion::Criterion;
 
 /// Tasks spawned by `spawn_many_local` and `spawn_many_remote`.
@@ -99,28 +101,6 @@ impl<T> Future for Recv<'_, T> {
             other => *other = Some(cx.waker().clone()),
         }
         Poll::Pending
-    }
-}
-
-/// A minimal thread-parking `block_on`, to drive `Executor::run`.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(thread::Thread);
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
     }
 }
 

@@ -21,12 +21,10 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread;
+use std::task::Poll;
 use std::time::Duration;
 
-use async_executor::Executor;
-use corio_benches::{corio_runtime, criterion, tokio_runtime, Latch, WORKERS};
+use corio_benches::{criterion, tokio_runtime, CorioOwnThread, Latch, SmolThreads};
 use criterion::Criterion;
 
 /// Pairs in `queue_ping_pong`, and round trips per pair.
@@ -61,31 +59,7 @@ trait Runner {
         F::Output: Send + 'static;
 }
 
-struct Corio {
-    handle: corio::Handle,
-    stop: Arc<Latch>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Corio {
-    fn new() -> Corio {
-        let stop = Latch::new(1);
-        let wait = stop.wait();
-        let (tx, rx) = mpsc::channel();
-        let thread = thread::spawn(move || {
-            let rt = corio_runtime();
-            tx.send(rt.handle()).unwrap();
-            rt.run(wait);
-            rt.shutdown();
-        });
-        let handle = rx.recv().unwrap();
-        Corio {
-            handle,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
+struct Corio(CorioOwnThread);
 
 impl Runner for Corio {
     fn run<F>(&self, future: F) -> F::Output
@@ -94,17 +68,10 @@ impl Runner for Corio {
         F::Output: Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel(1);
-        drop(self.handle.spawn(async move {
+        drop(self.0.handle().spawn(async move {
             let _ = tx.send(future.await);
         }));
         rx.recv().unwrap()
-    }
-}
-
-impl Drop for Corio {
-    fn drop(&mut self) {
-        self.stop.count_down();
-        self.thread.take().unwrap().join().unwrap();
     }
 }
 
@@ -124,45 +91,7 @@ impl Runner for Tokio {
     }
 }
 
-struct Smol {
-    executor: Arc<Executor<'static>>,
-    stops: Vec<(Arc<Latch>, thread::JoinHandle<()>)>,
-}
-
-/// A thread-parking `block_on`, to drive `Executor::run`.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(thread::Thread);
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
-}
-
-impl Smol {
-    fn new() -> Smol {
-        let executor = Arc::new(Executor::new());
-        let stops = (0..WORKERS)
-            .map(|_| {
-                let executor = executor.clone();
-                let stop = Latch::new(1);
-                let wait = stop.wait();
-                let t = thread::spawn(move || block_on(executor.run(wait)));
-                (stop, t)
-            })
-            .collect();
-        Smol { executor, stops }
-    }
-}
+struct Smol(SmolThreads);
 
 impl Runner for Smol {
     fn run<F>(&self, future: F) -> F::Output
@@ -171,21 +100,13 @@ impl Runner for Smol {
         F::Output: Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.executor
+        self.0
+            .executor()
             .spawn(async move {
                 let _ = tx.send(future.await);
             })
             .detach();
         rx.recv().unwrap()
-    }
-}
-
-impl Drop for Smol {
-    fn drop(&mut self) {
-        for (stop, t) in self.stops.drain(..) {
-            stop.count_down();
-            t.join().unwrap();
-        }
     }
 }
 
@@ -205,7 +126,7 @@ fn tokio_spawn(f: impl Future<Output = ()> + Send + 'static) {
 fn queue_ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue_ping_pong");
     {
-        let rt = Corio::new();
+        let rt = Corio(CorioOwnThread::new());
         group.bench_function("corio Queue(1)", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -263,8 +184,8 @@ fn queue_ping_pong(c: &mut Criterion) {
         });
     }
     {
-        let rt = Smol::new();
-        let ex = rt.executor.clone();
+        let rt = Smol(SmolThreads::new());
+        let ex = rt.0.executor().clone();
         group.bench_function("async-channel bounded(1) on async-executor", |b| {
             b.iter(|| {
                 let ex = ex.clone();
@@ -353,7 +274,7 @@ fn queue_mpmc(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue_mpmc");
     let per_producer = ITEMS / PRODUCERS;
     {
-        let rt = Corio::new();
+        let rt = Corio(CorioOwnThread::new());
         group.bench_function("corio Queue(1024)", |b| {
             b.iter(|| {
                 rt.run(async move {
@@ -432,8 +353,8 @@ fn queue_mpmc(c: &mut Criterion) {
         });
     }
     {
-        let rt = Smol::new();
-        let ex = rt.executor.clone();
+        let rt = Smol(SmolThreads::new());
+        let ex = rt.0.executor().clone();
         group.bench_function("async-channel bounded(1024) on async-executor", |b| {
             b.iter(|| {
                 let ex = ex.clone();
@@ -475,7 +396,7 @@ fn queue_mpmc(c: &mut Criterion) {
 fn lock_contended(c: &mut Criterion) {
     let mut group = c.benchmark_group("lock_contended");
     {
-        let rt = Corio::new();
+        let rt = Corio(CorioOwnThread::new());
         group.bench_function("corio Lock", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -519,8 +440,8 @@ fn lock_contended(c: &mut Criterion) {
         });
     }
     {
-        let rt = Smol::new();
-        let ex = rt.executor.clone();
+        let rt = Smol(SmolThreads::new());
+        let ex = rt.0.executor().clone();
         group.bench_function("async-lock Mutex on async-executor", |b| {
             b.iter(|| {
                 let ex = ex.clone();
@@ -549,7 +470,7 @@ fn lock_contended(c: &mut Criterion) {
 fn lock_uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("lock_uncontended");
     {
-        let rt = Corio::new();
+        let rt = Corio(CorioOwnThread::new());
         group.bench_function("corio Lock", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -577,7 +498,7 @@ fn lock_uncontended(c: &mut Criterion) {
         });
     }
     {
-        let rt = Smol::new();
+        let rt = Smol(SmolThreads::new());
         group.bench_function("async-lock Mutex on async-executor", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -596,7 +517,7 @@ fn lock_uncontended(c: &mut Criterion) {
 fn semaphore_limit(c: &mut Criterion) {
     let mut group = c.benchmark_group("semaphore_limit");
     {
-        let rt = Corio::new();
+        let rt = Corio(CorioOwnThread::new());
         group.bench_function("corio Semaphore(64)", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -638,8 +559,8 @@ fn semaphore_limit(c: &mut Criterion) {
         });
     }
     {
-        let rt = Smol::new();
-        let ex = rt.executor.clone();
+        let rt = Smol(SmolThreads::new());
+        let ex = rt.0.executor().clone();
         group.bench_function("async-lock Semaphore(64) on async-executor", |b| {
             b.iter(|| {
                 let ex = ex.clone();
@@ -667,7 +588,7 @@ fn semaphore_limit(c: &mut Criterion) {
 fn event_fan_out(c: &mut Criterion) {
     let mut group = c.benchmark_group("event_fan_out");
     {
-        let rt = Corio::new();
+        let rt = Corio(CorioOwnThread::new());
         group.bench_function("corio Event::set", |b| {
             b.iter(|| {
                 rt.run(async {
@@ -724,8 +645,8 @@ fn event_fan_out(c: &mut Criterion) {
         });
     }
     {
-        let rt = Smol::new();
-        let ex = rt.executor.clone();
+        let rt = Smol(SmolThreads::new());
+        let ex = rt.0.executor().clone();
         group.bench_function("event-listener Event::notify on async-executor", |b| {
             b.iter(|| {
                 let ex = ex.clone();

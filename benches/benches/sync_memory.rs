@@ -17,8 +17,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
-use async_executor::Executor;
-use corio_benches::{corio_runtime, tokio_runtime, Latch, WORKERS};
+use corio_benches::{tokio_runtime, CorioOwnThread, Latch, SmolThreads};
 
 /// Counts the bytes live on the heap.
 struct Counting;
@@ -72,25 +71,6 @@ fn measure(
     }));
     rx.recv().unwrap();
     (during - before) as f64 / TASKS as f64
-}
-
-/// A thread-parking `block_on`, to drive `Executor::run`.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(thread::Thread);
-    impl std::task::Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
 }
 
 /// Row `row` of the table: its primitive only.
@@ -363,25 +343,14 @@ fn main() {
     let mut tokio = [0.0; 5];
     let mut smol = [0.0; 5];
     for i in 0..5 {
-        // corio: worker 0 is a thread of its own, running a main task that
-        // only waits for the end.
-        let stop = Latch::new(1);
-        let wait = stop.wait();
-        let (htx, hrx) = mpsc::channel();
-        let corio_thread = thread::spawn(move || {
-            let rt = corio_runtime();
-            htx.send(rt.handle()).unwrap();
-            rt.run(wait);
-            rt.shutdown();
-        });
-        let handle = hrx.recv().unwrap();
+        let corio_rt = CorioOwnThread::new();
+        let handle = corio_rt.handle();
         corio[i] = if i == 4 {
             gate_row(&|f| drop(handle.spawn(f)))
         } else {
             corio_rows(i, &|f| drop(handle.spawn(f)))
         };
-        stop.count_down();
-        corio_thread.join().unwrap();
+        drop(corio_rt);
 
         let rt = tokio_runtime();
         tokio[i] = if i == 4 {
@@ -391,24 +360,13 @@ fn main() {
         };
         drop(rt);
 
-        let ex = Arc::new(Executor::new());
-        let threads: Vec<_> = (0..WORKERS)
-            .map(|_| {
-                let ex = ex.clone();
-                let stop = Latch::new(1);
-                let wait = stop.wait();
-                (stop, thread::spawn(move || block_on(ex.run(wait))))
-            })
-            .collect();
+        let smol_rt = SmolThreads::new();
+        let ex = smol_rt.executor();
         smol[i] = if i == 4 {
             gate_row(&|f| ex.spawn(f).detach())
         } else {
             smol_rows(i, &|f| ex.spawn(f).detach())
         };
-        for (stop, t) in threads {
-            stop.count_down();
-            t.join().unwrap();
-        }
     }
 
     println!("heap bytes per waiting task ({TASKS} tasks, the task included)");

@@ -4,9 +4,12 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
 use std::time::Duration;
+
+use async_executor::Executor;
 
 /// Worker threads of every runtime in every benchmark (the machines have 2
 /// cores).
@@ -129,5 +132,142 @@ impl Future for PlainYield {
         self.0 = true;
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// A minimal thread-parking `block_on`, to drive `Executor::run` on a
+/// thread of the benchmark.
+///
+/// ```
+/// assert_eq!(corio_benches::block_on(async { 3 }), 3);
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unparker(thread::Thread);
+    impl Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
+
+/// A corio runtime with [`WORKERS`] workers whose worker 0 is a thread of
+/// its own, running a main task that only waits for the end (as a server's
+/// main task awaits its listener): the benchmark's thread is a worker of
+/// none. Dropping it shuts the runtime down.
+///
+/// ```
+/// let rt = corio_benches::CorioOwnThread::new();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// drop(rt.handle().spawn(async move { tx.send(5).unwrap() }));
+/// assert_eq!(rx.recv().unwrap(), 5);
+/// ```
+#[derive(Debug)]
+pub struct CorioOwnThread {
+    handle: corio::Handle,
+    stop: Arc<Latch>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl CorioOwnThread {
+    /// Starts the runtime.
+    pub fn new() -> CorioOwnThread {
+        let stop = Latch::new(1);
+        let wait = stop.wait();
+        let (tx, rx) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let rt = corio_runtime();
+            tx.send(rt.handle()).unwrap();
+            rt.run(wait);
+            rt.shutdown();
+        });
+        CorioOwnThread {
+            handle: rx.recv().unwrap(),
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The runtime's handle.
+    pub fn handle(&self) -> &corio::Handle {
+        &self.handle
+    }
+}
+
+impl Default for CorioOwnThread {
+    fn default() -> Self {
+        CorioOwnThread::new()
+    }
+}
+
+impl Drop for CorioOwnThread {
+    fn drop(&mut self) {
+        self.stop.count_down();
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// An `async-executor` `Executor` run by [`WORKERS`] threads of its own
+/// (the benchmark's thread is none of them). Dropping it stops them.
+///
+/// ```
+/// let ex = corio_benches::SmolThreads::new();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// ex.executor().spawn(async move { tx.send(6).unwrap() }).detach();
+/// assert_eq!(rx.recv().unwrap(), 6);
+/// ```
+#[derive(Debug)]
+pub struct SmolThreads {
+    executor: Arc<Executor<'static>>,
+    /// One stop latch per thread ([`Latch`] has one waiter).
+    threads: Vec<(Arc<Latch>, thread::JoinHandle<()>)>,
+}
+
+impl SmolThreads {
+    /// Starts the threads.
+    pub fn new() -> SmolThreads {
+        let executor = Arc::new(Executor::new());
+        let threads = (0..WORKERS)
+            .map(|_| {
+                let executor = executor.clone();
+                let stop = Latch::new(1);
+                let wait = stop.wait();
+                (stop, thread::spawn(move || block_on(executor.run(wait))))
+            })
+            .collect();
+        SmolThreads { executor, threads }
+    }
+
+    /// The executor.
+    pub fn executor(&self) -> &Arc<Executor<'static>> {
+        &self.executor
+    }
+}
+
+impl Default for SmolThreads {
+    fn default() -> Self {
+        SmolThreads::new()
+    }
+}
+
+impl Drop for SmolThreads {
+    fn drop(&mut self) {
+        for (stop, t) in self.threads.drain(..) {
+            stop.count_down();
+            t.join().unwrap();
+        }
     }
 }
