@@ -24,7 +24,7 @@ use corio::sync::{
 use corio::{Cancelled, Task, TaskError, TaskRef};
 
 mod common;
-use common::{rt, MS};
+use common::{rt, XorShift, MS};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -102,24 +102,6 @@ async fn within<F: Future>(what: &str, f: F) -> F::Output {
     match corio::timeout(Duration::from_secs(30), f).await {
         Ok(v) => v,
         Err(_) => panic!("{what}: did not finish in 30 s (a lost wakeup?)"),
-    }
-}
-
-/// A tiny deterministic PRNG (xorshift) for the stress tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 
@@ -3050,7 +3032,7 @@ fn stress_lock_on_two_workers_with_random_cancellations_counts_every_increment()
                     })
                 })
                 .collect();
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+            let mut rng = XorShift::new(0x9E37_79B9_7F4A_7C15);
             let mut cancelled = Vec::new();
             for _ in 0..8 {
                 for _ in 0..rng.below(40) {
@@ -3115,7 +3097,7 @@ fn stress_semaphore_on_two_workers_never_has_more_permits_out_than_it_holds() {
                     })
                 })
                 .collect();
-            let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+            let mut rng = XorShift::new(0xD1B5_4A32_D192_ED03);
             for _ in 0..5 {
                 for _ in 0..rng.below(30) {
                     corio::yield_now().await.unwrap();

@@ -13,35 +13,12 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use common::{rt, MS};
+use common::{rt, XorShift, MS};
 use corio::sync::{
     Event, GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError,
     TryPutError,
 };
 use corio::{CancelScope, TaskError};
-
-/// A small deterministic PRNG (xorshift64), so that no test needs `rand`.
-struct XorShift(u64);
-
-impl XorShift {
-    fn new(seed: u64) -> XorShift {
-        XorShift(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// An item that counts its drops.
 #[derive(Debug)]
