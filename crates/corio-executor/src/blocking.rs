@@ -6,8 +6,8 @@
 //! Threads start on demand, one per job submitted while no thread is idle
 //! or spinning, up to [`Builder::max_blocking_threads`] (default
 //! min(32, cores + 4), Python's `ThreadPoolExecutor` default); beyond that
-//! jobs queue (FIFO). A thread that finishes a job spins for a moment
-//! (`SPIN`) for the next one: a caller awaiting jobs one by one submits the
+//! jobs queue (FIFO). A thread that finishes a job spins for the next one,
+//! for about what a thread wakeup costs (`crate::spin`): a caller awaiting jobs one by one submits the
 //! next as soon as it is woken, and the spin saves a thread wakeup per job.
 //! Then it sleeps on the pool's condition variable; one that sleeps for
 //! the keep-alive ([`Builder::blocking_keep_alive`], default 10 s) with
@@ -58,19 +58,6 @@ use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 use crate::task::{poll_cancelled, Cancelled, TaskError};
 use std::sync::Arc;
 
-/// How long a pool thread spins for a new job after finishing one.
-const SPIN: Duration = Duration::from_micros(50);
-
-/// The default [`Builder::blocking_keep_alive`](crate::Builder::blocking_keep_alive).
-pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
-
-/// The default [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads):
-/// min(32, cores + 4), as Python's `ThreadPoolExecutor`.
-pub(crate) fn default_max_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores + 4).min(32)
-}
-
 /// What the pool runs: a job, type-erased (public for the loom model).
 pub trait Run: Send + Sync {
     /// Runs the job on a pool thread.
@@ -93,10 +80,8 @@ pub struct Pool {
     spinning: AtomicUsize,
     /// Jobs in the queue (lock-free hint for spinners).
     queued: AtomicUsize,
-    /// Jobs submitted and not finished: while there are one or two, an
-    /// idle worker spins briefly before it parks (their completions are
-    /// coming).
-    pub in_flight: AtomicUsize,
+    /// Jobs submitted and not finished (`jobs_in_flight`).
+    in_flight: AtomicUsize,
     max_threads: usize,
     keep_alive: Duration,
     thread_name: String,
@@ -135,6 +120,12 @@ impl Pool {
             keep_alive,
             thread_name,
         }
+    }
+
+    /// Jobs submitted and not finished yet: the completions the runtime
+    /// is waiting for (a worker about to park may spin for one).
+    pub fn jobs_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// How many threads the pool has now.
@@ -210,10 +201,10 @@ impl Pool {
         self.exited.notify_all();
     }
 
-    /// Spins until a job is queued or `SPIN` passes.
+    /// Spins until a job is queued or about a thread wakeup's cost passes.
     fn spin_for_work(&self) {
         self.spinning.fetch_add(1, Ordering::SeqCst);
-        crate::sync::spin_until(SPIN, || self.queued.load(Ordering::SeqCst) > 0);
+        crate::spin::spin_until(|| self.queued.load(Ordering::SeqCst) > 0);
         self.spinning.fetch_sub(1, Ordering::SeqCst);
     }
 

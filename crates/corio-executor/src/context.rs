@@ -11,8 +11,9 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
+use crate::config::COOP_BUDGET;
 use crate::scheduler::WorkerCx;
-use crate::sync::{thread_local, COOP_BUDGET};
+use crate::sync::thread_local;
 use crate::task::Header;
 
 /// The budget value of a thread that is not polling a task: no limit.

@@ -35,11 +35,13 @@ pub mod blocking;
 #[allow(unreachable_pub)]
 mod blocking;
 mod clock;
+mod config;
 mod context;
 mod context_var;
 #[cfg(not(loom))]
 pub mod io;
 mod runtime;
+mod spin;
 pub mod task_group;
 #[cfg_attr(not(loom), allow(unreachable_pub))]
 mod threadsafe;

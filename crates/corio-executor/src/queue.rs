@@ -195,7 +195,7 @@ mod imp {
                 let n = src
                     .len()
                     .div_ceil(2)
-                    .min(crate::sync::LOCAL_QUEUE_CAPACITY / 2);
+                    .min(crate::config::LOCAL_QUEUE_CAPACITY / 2);
                 src.drain(..n).collect::<VecDeque<T>>()
             };
             let first = batch.pop_front();

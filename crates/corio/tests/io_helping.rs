@@ -149,3 +149,56 @@ fn a_ping_pong_pair_started_on_two_workers_gathers_on_one() {
         }
     }
 }
+
+/// An idle runtime does not wake up: two workers with a listening socket
+/// and ten idle keep-alive connections (their readers spread over both
+/// workers) park and stay parked. The count of parks does not move for a
+/// second once everything waits (a periodic wakeup would park again
+/// every time it ends).
+#[test]
+fn an_idle_runtime_with_open_sockets_keeps_its_workers_parked() {
+    use corio::net::{AsyncReadExt, TcpListener};
+
+    let rt = rt(2);
+    let metrics = rt.handle().metrics();
+    let (parks_settled, parks_later, readers_waiting) = rt.run(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<_> = (0..10)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut readers = Vec::new();
+        for _ in 0..10 {
+            let (mut s, _) = listener.accept().await.unwrap();
+            readers.push(corio::spawn(async move {
+                let mut buf = [0u8; 1];
+                s.read(&mut buf).await.map(|n| n == 0)
+            }));
+        }
+        // The listener stays open too, with an accept pending.
+        let acceptor = corio::spawn(async move { listener.accept().await.map(|_| ()) });
+        // Everything waits; the main task waits on a plain thread, so that
+        // no timer of the runtime is armed while we count.
+        let m = metrics.clone();
+        let (settled, later) = corio::to_thread(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let settled = m.worker_park_count();
+            std::thread::sleep(Duration::from_millis(1000));
+            (settled, m.worker_park_count())
+        })
+        .await
+        .unwrap();
+        let waiting = readers.iter().filter(|r| !r.done()).count();
+        drop(clients);
+        for r in readers {
+            assert!(r.await.unwrap().unwrap(), "a reader saw its peer close");
+        }
+        acceptor.abort();
+        (settled, later, waiting)
+    });
+    assert_eq!(readers_waiting, 10, "the connections were idle");
+    assert_eq!(
+        parks_later, parks_settled,
+        "the workers of an idle runtime woke up and parked again"
+    );
+}

@@ -27,20 +27,7 @@ pub struct Builder {
     blocking_keep_alive: Duration,
 }
 
-/// The default of [`Builder::slow_poll_threshold`]: asyncio's
-/// `slow_callback_duration`.
-///
-/// ```
-/// assert_eq!(corio_executor::DEFAULT_SLOW_POLL_THRESHOLD.as_millis(), 100);
-/// ```
-pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
-
-/// The default of [`Builder::shutdown_grace`].
-///
-/// ```
-/// assert_eq!(corio_executor::DEFAULT_SHUTDOWN_GRACE.as_secs(), 5);
-/// ```
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub use crate::config::{DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD};
 
 impl Default for Builder {
     fn default() -> Self {
@@ -74,7 +61,7 @@ impl Builder {
             debug: None,
             slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
             max_blocking_threads: None,
-            blocking_keep_alive: crate::blocking::DEFAULT_KEEP_ALIVE,
+            blocking_keep_alive: crate::config::DEFAULT_BLOCKING_KEEP_ALIVE,
         }
     }
 
@@ -244,7 +231,7 @@ impl Builder {
         let slow_poll = debug.then_some(self.slow_poll_threshold);
         let blocking = crate::blocking::Pool::new(
             self.max_blocking_threads
-                .unwrap_or_else(crate::blocking::default_max_threads),
+                .unwrap_or_else(crate::config::default_max_blocking_threads),
             self.blocking_keep_alive,
             format!("{}-blocking", self.thread_name),
         );

@@ -100,10 +100,10 @@ pub(crate) struct Shared {
     /// `call_soon_threadsafe` callbacks, run in FIFO order by one drainer
     /// task at a time.
     soon: Mutex<SoonQueue>,
-    /// The clock tick (ms) at which a thread outside the runtime last
-    /// submitted work: for a while after it, an idle worker spins briefly
-    /// before it parks (the next submission is likely a moment away).
-    external_tick: AtomicU64,
+    /// How many times a thread outside the runtime submitted work: a worker
+    /// that sees it move spins briefly before it parks (the next
+    /// submission is likely a round trip away).
+    external_submits: AtomicU64,
 }
 
 #[derive(Default)]
@@ -127,7 +127,7 @@ impl std::future::Future for SoonDrainer {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<()> {
-        for _ in 0..64 {
+        for _ in 0..crate::config::SOON_BATCH {
             let f = {
                 let mut q = self.shared.soon.lock();
                 match q.queue.pop_front() {
@@ -377,7 +377,7 @@ impl Shared {
             core0: Mutex::new(None),
             blocking: std::sync::Arc::new(blocking),
             soon: Mutex::new(SoonQueue::default()),
-            external_tick: AtomicU64::new(0),
+            external_submits: AtomicU64::new(0),
         });
         Ok((shared, cores))
     }
@@ -537,19 +537,16 @@ impl Shared {
         }
     }
 
-    /// A thread outside the runtime submitted work (see `external_tick`).
+    /// A thread outside the runtime submitted work (see `external_submits`).
     pub(crate) fn note_external_submit(&self) {
         if context::worker().is_null() {
-            self.external_tick
-                .store(self.clock.now_tick(), Ordering::Relaxed);
+            self.external_submits.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Whether a thread outside the runtime submitted work in the last
-    /// couple of milliseconds.
-    pub(crate) fn recent_external_submit(&self) -> bool {
-        let at = self.external_tick.load(Ordering::Relaxed);
-        at != 0 && self.clock.now_tick().saturating_sub(at) <= 2
+    /// How many times a thread outside the runtime submitted work.
+    pub(crate) fn external_submits(&self) -> u64 {
+        self.external_submits.load(Ordering::Relaxed)
     }
 
     /// `Handle::call_soon_threadsafe`: queues `f` and makes sure a drainer

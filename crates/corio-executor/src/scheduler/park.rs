@@ -19,6 +19,11 @@
 //!   written, so the driver returns at once.
 //!
 //! Spurious returns are allowed; the worker re-checks its queues.
+//!
+//! An unpark that writes to the eventfd also stamps the time, and the
+//! woken worker reports how long it took to run again (`crate::spin`:
+//! that measured cost bounds every spin in the runtime). The stamp is a
+//! statistic beside the protocol, not part of it, and absent under loom.
 
 use std::time::Duration;
 
@@ -155,6 +160,10 @@ mod loom_driver {
 pub struct Parker<U> {
     state: AtomicUsize,
     unpark: U,
+    /// When an unpark decided to wake the parked worker
+    /// (`crate::spin::now_nanos`), 0 if none did.
+    #[cfg(not(loom))]
+    woken_at: std::sync::atomic::AtomicU64,
 }
 
 impl<U: Unpark> Parker<U> {
@@ -163,6 +172,8 @@ impl<U: Unpark> Parker<U> {
         Parker {
             state: AtomicUsize::new(EMPTY),
             unpark,
+            #[cfg(not(loom))]
+            woken_at: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -174,6 +185,11 @@ impl<U: Unpark> Parker<U> {
     /// Wakes the worker if it is parked, or makes its next park return.
     pub fn unpark(&self) {
         if self.state.swap(NOTIFIED, SeqCst) == PARKED {
+            #[cfg(not(loom))]
+            self.woken_at.store(
+                crate::spin::now_nanos(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             self.unpark.unpark();
         }
     }
@@ -188,6 +204,8 @@ impl<U: Unpark> Parker<U> {
         {
             return;
         }
+        #[cfg(not(loom))]
+        self.woken_at.store(0, std::sync::atomic::Ordering::Relaxed);
         if self
             .state
             .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
@@ -199,6 +217,13 @@ impl<U: Unpark> Parker<U> {
             return;
         }
         driver.park(timeout);
+        #[cfg(not(loom))]
+        {
+            let at = self.woken_at.swap(0, std::sync::atomic::Ordering::Relaxed);
+            if at != 0 {
+                crate::spin::record_wakeup(crate::spin::now_nanos().saturating_sub(at));
+            }
+        }
         // A swap, not a store, so that it acquires from an unpark that
         // swapped in `NOTIFIED` after we were woken (loom: park.rs model).
         self.state.swap(EMPTY, SeqCst);

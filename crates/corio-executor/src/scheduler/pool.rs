@@ -44,9 +44,7 @@ pub const BLOCK_ALIGN: usize = 64;
 pub const MAX_BLOCK: usize = 1024;
 /// Number of size classes.
 pub const NUM_CLASSES: usize = MAX_BLOCK / BLOCK_ALIGN;
-/// Bytes of free blocks a worker keeps per class before it frees more to
-/// the allocator.
-pub const MAX_CACHED_BYTES: usize = if cfg!(loom) { 128 } else { 4 << 20 };
+use crate::config::MAX_CACHED_BYTES;
 
 /// Blocks a worker keeps in `class` (at least two).
 #[inline]

@@ -47,34 +47,14 @@ use std::ptr::NonNull;
 
 use super::park::Driver as _;
 
-/// How long an idle worker sleeps before it looks whether a peer that is
-/// awake with I/O sources is stuck in one poll (and then drains that
-/// peer's reactor). Short enough that a stuck peer's connections see
-/// little delay; long enough that a peer merely busy is not raced for its
-/// events (which bounces its tasks between workers), and that an idle
-/// worker wakes at most 200 times a second for it.
-const HELP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
-
-/// How long an idle worker sleeps at most while every peer with I/O
-/// sources is parked too: one of them may wake and get stuck meanwhile, so
-/// it looks again (20 wakeups a second per idle worker, only while some
-/// worker has sockets).
-const HELP_RECHECK: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// How long an idle worker spins for a remote wakeup it expects (see
-/// `spin_for_remote_wake`): about one thread wakeup on a small VM.
-const REMOTE_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
-
-/// Blocking-pool jobs in flight up to which an idle worker spins for their
-/// completion (see `spin_for_remote_wake`).
-const MAX_SPIN_JOBS: usize = 2;
 use super::pool::LocalCache;
 use super::{Push, Shared};
+use crate::config::{
+    GLOBAL_QUEUE_INTERVAL, IO_HELP_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK,
+};
 use crate::context;
 use crate::queue::LocalQueue;
-use crate::sync::{
-    fence, Arc, Ordering, GLOBAL_QUEUE_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK,
-};
+use crate::sync::{fence, Arc, Ordering};
 use crate::task::{Notified, NO_OWNER};
 use crate::time::driver::{NEVER, NO_WATCHER};
 use std::task::Waker;
@@ -107,6 +87,9 @@ pub(crate) struct Core {
     /// This worker counts in `Shared::idle_free` (background workers start
     /// idle; worker 0 starts absent).
     idle_free: Cell<bool>,
+    /// `Shared::external_submits` when this worker last looked (see
+    /// `spin_for_remote_wake`).
+    seen_external_submits: Cell<u64>,
 }
 
 impl Core {
@@ -125,6 +108,7 @@ impl Core {
             peer_ticks: RefCell::new(Vec::new()),
             pinned: Cell::new(0),
             idle_free: Cell::new(index != 0),
+            seen_external_submits: Cell::new(0),
         }
     }
 
@@ -554,20 +538,12 @@ impl WorkerCx {
         let slot = &shared.timers[index];
         // Peers that are awake with I/O sources: wake up after a helping
         // interval to see whether one is stuck in a long poll.
-        let (awake_peers, any_sources) = self.note_awake_peers();
+        let awake_peers = self.note_awake_peers();
         if let Some(until) = slot.prepare_park(&shared.timers, watching) {
             if !shared.is_shutdown() && !shared.has_inbox(index) && !self.injector_work_is_mine() {
                 let mut timeout = shared.clock.timeout_until(until);
-                let help = if awake_peers {
-                    Some(HELP_INTERVAL)
-                } else if any_sources {
-                    // Every peer is parked now, but one may wake and get
-                    // stuck while we sleep: look again now and then.
-                    Some(HELP_RECHECK)
-                } else {
-                    None
-                };
-                if let Some(h) = help {
+                if awake_peers {
+                    let h = IO_HELP_INTERVAL;
                     timeout = Some(timeout.map_or(h, |t| t.min(h)));
                 }
                 if timeout != Some(std::time::Duration::ZERO) {
@@ -597,50 +573,48 @@ impl WorkerCx {
         }
     }
 
-    /// Before parking, while a blocking-pool job or two is in flight or a thread
-    /// outside the runtime submitted work a moment ago, a searching worker
-    /// spins for up to `REMOTE_SPIN` for the wakeup those bring (a task
-    /// in the injector): a thread wakeup costs tens of microseconds on a
-    /// small VM, and a caller that awaits jobs (or submits coroutines) one
-    /// by one would pay one per round trip. While it searches, remote wakes
-    /// do not unpark anyone else (`Idle`). True if work arrived.
+    /// Before parking, a searching worker that expects work from another
+    /// thread spins for it, for about the cost of a thread wakeup
+    /// (`crate::spin`): a caller that awaits blocking jobs (or submits
+    /// coroutines from outside) one by one would otherwise pay a wakeup
+    /// per round trip. It expects such work while blocking jobs are in
+    /// flight and a core is free for the spin (the pool's threads running
+    /// them and the other awake workers leave one: otherwise the spin
+    /// would slow the very job it waits for), and when a thread outside
+    /// the runtime submitted work since the last time it looked (the next
+    /// submission is likely a round trip away). While it searches, remote
+    /// wakes do not unpark anyone else (`Idle`). True if work arrived.
     fn spin_for_remote_wake(&self) -> bool {
         let shared = &*self.shared;
         if cfg!(loom) || !self.core.is_searching.get() {
             return false;
         }
-        // A job or two in flight is a caller awaiting them one by one; with
-        // more, the pool's threads are busy and a spinning worker would
-        // take a core from them (their wakeups come often anyway).
-        let jobs = shared.blocking.in_flight.load(Ordering::Relaxed);
-        if !(1..=MAX_SPIN_JOBS).contains(&jobs) && !shared.recent_external_submit() {
+        let submits = shared.external_submits();
+        let external = self.core.seen_external_submits.replace(submits) != submits;
+        let jobs = shared.blocking.jobs_in_flight();
+        let others_awake = shared.idle.num_unparked().saturating_sub(1);
+        let jobs_may_finish = jobs > 0 && jobs + others_awake < crate::spin::cores();
+        if !external && !jobs_may_finish {
             return false;
         }
         let index = self.core.index;
-        crate::sync::spin_until(REMOTE_SPIN, || {
-            !shared.injector.is_empty() || shared.has_inbox(index)
-        })
+        crate::spin::spin_until(|| !shared.injector.is_empty() || shared.has_inbox(index))
     }
 
     /// Remembers the ticks of the peers that are awake and have I/O
     /// sources (a peer parked in its reactor handles its own events).
-    /// Returns whether there is one, and whether any peer has sources.
-    fn note_awake_peers(&self) -> (bool, bool) {
+    /// Returns whether there is one.
+    fn note_awake_peers(&self) -> bool {
         let mut seen = self.core.peer_ticks.borrow_mut();
         seen.clear();
-        #[cfg_attr(loom, allow(unused_mut))]
-        let mut any_sources = false;
         #[cfg(not(loom))]
         for (i, remote) in self.shared.remotes.iter().enumerate() {
-            if i == self.core.index || !self.shared.io[i].has_sources() {
-                continue;
-            }
-            any_sources = true;
-            if !remote.parker.is_parked() {
+            if i != self.core.index && self.shared.io[i].has_sources() && !remote.parker.is_parked()
+            {
                 seen.push((i, remote.tick.load(Ordering::Relaxed)));
             }
         }
-        (!seen.is_empty(), any_sources)
+        !seen.is_empty()
     }
 
     /// After a helping interval: drains the reactor of each peer noted

@@ -91,11 +91,6 @@ impl Wakeups {
     }
 }
 
-/// How long a waiter spins before it blocks: a completion that is a
-/// thread wakeup away (about 35 µs on a small VM) is caught without
-/// putting this thread to sleep and waking it again.
-const SPIN: Duration = Duration::from_micros(50);
-
 impl<T> Slot<T> {
     /// A pending slot.
     pub fn new() -> Slot<T> {
@@ -185,7 +180,9 @@ impl<T> Slot<T> {
     pub fn wait(&self, timeout: Option<Duration>) -> Result<T, FutureError> {
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
         if timeout != Some(Duration::ZERO) {
-            crate::sync::spin_until(SPIN, || self.is_done());
+            // A completion about a thread wakeup away is caught without
+            // putting this thread to sleep and waking it again.
+            crate::spin::spin_until(|| self.is_done());
         }
         let mut st = self.state.lock();
         loop {

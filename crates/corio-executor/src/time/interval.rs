@@ -148,12 +148,13 @@ impl Interval {
         }
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
-        // Up to 5 ms late counts as on time, not as a missed tick.
-        let next = if now.saturating_duration_since(scheduled) > Duration::from_millis(5) {
-            self.missed.next_after(scheduled, now, self.period)
-        } else {
-            scheduled + self.period
-        };
+        // A little late counts as on time, not as a missed tick.
+        let next =
+            if now.saturating_duration_since(scheduled) > crate::config::INTERVAL_LATE_TOLERANCE {
+                self.missed.next_after(scheduled, now, self.period)
+            } else {
+                scheduled + self.period
+            };
         self.sleep.reset(next);
         Poll::Ready(Ok(scheduled))
     }

@@ -1,0 +1,106 @@
+//! Every tuning choice of the runtime, in one place, each with what it
+//! trades and why it has its value.
+//!
+//! None of them is a timing fitted to one machine. Most are proportions
+//! (how many tasks, how many bytes, how often relative to the work done),
+//! right on any machine for the same reason. Spins have no constant at
+//! all: each is bounded by the cost of a thread wakeup, which the runtime
+//! measures as it runs (`crate::spin`). What remains are a few user-facing
+//! defaults (set per runtime on the [`Builder`](crate::Builder)) and one
+//! latency policy, [`IO_HELP_INTERVAL`].
+//!
+//! Under `--cfg loom` the sizes shrink so that the models reach the edge
+//! cases (a full run queue, the injector's turn) in a few steps.
+
+use std::time::Duration;
+
+// ---- The scheduler's proportions ----
+
+/// How many tasks a worker's stealable run queue holds; a push onto a full
+/// one moves half of them to the global injector. The queue is a fixed
+/// ring of pointers (2 KiB): long enough that a burst of spawns stays local
+/// (cheap to push and pop, no contention), short enough that a backlog
+/// reaches the injector, where every worker can take from it.
+pub(crate) const LOCAL_QUEUE_CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
+
+/// How many ticks pass between two looks at the global injector before the
+/// worker's own queue, so that work from outside (and spilled backlogs) is
+/// never starved by a worker whose tasks keep waking each other. A prime,
+/// so it does not fall into step with a periodic workload.
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = if cfg!(loom) { 2 } else { 61 };
+
+/// How many leaf operations (awaits of corio's awaitables that could
+/// complete at once) one poll of a task may perform before they start
+/// returning `Pending` to force a yield: a task whose every await is ready
+/// (a busy socket, a full channel) still lets the others on its worker
+/// run. Large enough that the forced yield is rare next to the work done.
+pub(crate) const COOP_BUDGET: u32 = if cfg!(loom) { 4 } else { 128 };
+
+/// How many tasks from the LIFO slot a worker runs back to back after a
+/// poll (a message-passing pair handing a message back and forth) before
+/// the next task comes from the run queue: enough for a round trip to stay
+/// hot in cache, few enough that such a pair cannot starve the queue.
+pub(crate) const MAX_LIFO_POLLS_PER_TICK: u32 = 3;
+
+/// `call_soon_threadsafe` callbacks one poll of the drainer task runs
+/// before it yields to the other tasks on its worker.
+pub(crate) const SOON_BATCH: usize = 64;
+
+// ---- Memory ----
+
+/// Bytes of freed task blocks a worker keeps per size class for its next
+/// spawns (`scheduler/pool.rs`); beyond it, freed blocks go back to the
+/// allocator. A spawn from the cache costs a pop instead of a `malloc`.
+pub(crate) const MAX_CACHED_BYTES: usize = if cfg!(loom) { 128 } else { 4 << 20 };
+
+// ---- The one latency policy ----
+
+/// How long an idle worker sleeps before it looks whether a peer that was
+/// awake with I/O sources when it went to sleep is stuck in one poll, and
+/// then delivers that peer's I/O events itself ("I/O helping",
+/// `scheduler/worker.rs`).
+///
+/// The trade: the longest a stuck peer's connections wait, against how
+/// often an idle worker wakes while a peer is busy. A poll longer than
+/// this is a bug in the program (debug mode reports polls over 100 ms), so
+/// the value bounds the damage of a bug, not the latency of a correct
+/// program; it is measured in milliseconds, far above any thread wakeup.
+/// An idle worker whose peers are all parked sleeps without this timeout:
+/// an idle runtime does not wake up.
+pub(crate) const IO_HELP_INTERVAL: Duration = Duration::from_millis(5);
+
+/// How late an `Interval`'s tick may fire and still count as on time
+/// rather than as a missed tick (whose handling `MissedTickBehavior`
+/// chooses): a timer fires within a millisecond tick of its deadline
+/// plus a thread wakeup, so lateness under this is jitter, not a miss.
+pub(crate) const INTERVAL_LATE_TOLERANCE: Duration = Duration::from_millis(5);
+
+// ---- Defaults of the Builder's settings ----
+
+/// The default [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold):
+/// asyncio's `slow_callback_duration`.
+///
+/// ```
+/// assert_eq!(corio::DEFAULT_SLOW_POLL_THRESHOLD, std::time::Duration::from_millis(100));
+/// ```
+pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
+
+/// The default [`Builder::shutdown_grace`](crate::Builder::shutdown_grace):
+/// how long dropping a runtime waits for blocking jobs that are still
+/// running.
+///
+/// ```
+/// assert_eq!(corio::DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs(5));
+/// ```
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The default [`Builder::blocking_keep_alive`](crate::Builder::blocking_keep_alive):
+/// how long an idle blocking-pool thread waits for a job before it exits.
+pub(crate) const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The default [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads):
+/// min(32, cores + 4), as Python's `ThreadPoolExecutor`.
+pub(crate) fn default_max_blocking_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores + 4).min(32)
+}
