@@ -94,6 +94,9 @@ struct PoolState {
     sleeping: usize,
     /// Notifications sent to sleeping threads that none has taken yet.
     notified: usize,
+    /// When the latest of them was sent (`crate::spin::now_nanos`), 0 once
+    /// a woken thread took it: the woken thread measures its wakeup.
+    notified_at: u64,
     /// Threads running a job now.
     busy: usize,
     shutdown: bool,
@@ -108,6 +111,7 @@ impl Pool {
                 threads: 0,
                 sleeping: 0,
                 notified: 0,
+                notified_at: 0,
                 busy: 0,
                 shutdown: false,
             }),
@@ -149,6 +153,9 @@ impl Pool {
         }
         if st.sleeping > st.notified {
             st.notified += 1;
+            if !cfg!(loom) {
+                st.notified_at = crate::spin::now_nanos();
+            }
             self.work.notify_one();
             return Ok(());
         }
@@ -186,8 +193,17 @@ impl Pool {
                 break;
             }
             st.sleeping += 1;
+            let slept_at = if cfg!(loom) {
+                0
+            } else {
+                crate::spin::now_nanos()
+            };
             let (guard, timed_out) = self.work.wait_timeout(st, self.keep_alive);
             st = guard;
+            let at = std::mem::take(&mut st.notified_at);
+            if at > slept_at {
+                crate::spin::record_wakeup(at - slept_at, crate::spin::now_nanos() - at);
+            }
             st.sleeping -= 1;
             // Whoever wakes takes a notification (a miscount only costs
             // parallelism for a moment: every thread looks at the queue

@@ -46,6 +46,19 @@ pub(crate) const MAX_LIFO_POLLS_PER_TICK: u32 = 3;
 /// before it yields to the other tasks on its worker.
 pub(crate) const SOON_BATCH: usize = 64;
 
+// ---- Spinning ----
+
+/// How many thread wakeups' worth of time a thread spins for a signal it
+/// expects from another thread before it sleeps (`crate::spin`, which
+/// measures what a wakeup costs on the machine it runs on). A proportion:
+/// the signal in a one-by-one exchange often needs the other side woken
+/// first and then its turn of work, so one wakeup's worth gives up just
+/// before it comes. With one, corio's `blocking_bridge_seq` bench fell
+/// into the mode where every round trip pays two wakeups (about 3x slower); four
+/// keeps it where a fixed 50 us spin kept it on the machine it was tuned
+/// on, and a spin stays within a few times what sleeping would cost.
+pub(crate) const SPIN_WAKEUPS: u32 = 4;
+
 // ---- Memory ----
 
 /// Bytes of freed task blocks a worker keeps per size class for its next

@@ -5,24 +5,32 @@
 //! thread that just finished a job (the caller often submits the next one
 //! at once), a thread waiting for a `ConcurrentFuture`. Sleeping costs a
 //! wakeup when the signal comes: a futex or eventfd write on one side, a
-//! trip through the OS scheduler on the other. Spinning for the signal
-//! instead pays only while it spins, and spinning for at most what one
-//! wakeup costs never costs more than twice the best choice made in
-//! hindsight (the classic spin-then-block bound).
+//! trip through the OS scheduler on the other. Spinning pays only while it
+//! spins.
 //!
-//! What a wakeup costs depends on the machine: a few microseconds on bare
-//! metal, tens in a small VM. So no spin here has a constant. The workers
-//! measure each wakeup they get from an unpark, from the moment the
-//! unparker decides to wake them to the moment they run again
-//! ([`record_wakeup`], called by the worker parker), and every spin is
-//! bounded by a running estimate of that cost ([`spin_until`]).
+//! How long to spin follows from what a wakeup costs, which depends on the
+//! machine (a few microseconds on bare metal, more in a VM, more again on
+//! a busy host). So no spin here has a constant. Every wakeup of a worker
+//! by an unpark, and of a blocking-pool thread by a new job, is measured:
+//! from the moment the waker decides to wake it to the moment it runs
+//! again ([`record_wakeup`]). The estimate is a running 90th percentile of
+//! those samples ([`wakeup_cost`]).
 //!
-//! The estimate falls faster than it rises: a wakeup slowed by an
-//! oversubscribed machine must not make every thread spin longer (a spin
-//! then takes the CPU from the very thread that would send the signal),
-//! and a sample that caught a worker just before it blocked (nearly free)
-//! must not undo many real ones. Before the first measurement it is zero,
-//! and nothing spins.
+//! A spin lasts up to `config::SPIN_WAKEUPS` (four) such wakeups
+//! ([`spin_until`]). One is not
+//! enough: in a one-by-one exchange (a task awaiting blocking jobs one at
+//! a time, a thread submitting coroutines and waiting for each), the
+//! signal a spinner waits for often needs the other side woken first, then
+//! its turn of work, then the signal itself; a spin shorter than that
+//! round trip gives up just before the signal comes, both sides fall
+//! asleep, and from then on every exchange pays two wakeups. Four covers
+//! the other side's wakeup and its turn with room to spare, and keeps a
+//! spin within a small multiple of what sleeping would have cost.
+//!
+//! Samples that say nothing about a wakeup are dropped: a thread woken
+//! just as it was about to block resumes almost at once, and one that
+//! took over a millisecond was descheduled, not woken slowly. Before the
+//! first sample the estimate is zero, and nothing spins.
 //!
 //! This is a statistic, not a synchronization protocol: a lost update
 //! costs one sample. It uses std's atomics directly, and under loom
@@ -50,29 +58,37 @@ pub(crate) fn now_nanos() -> u64 {
     (epoch.elapsed().as_nanos() as u64).max(1)
 }
 
-/// A thread woken by another ran again `nanos` after the waker decided to
-/// wake it: folds the sample into the estimate.
-pub(crate) fn record_wakeup(nanos: u64) {
+/// A thread that had been parked for `asleep` nanoseconds when another
+/// decided to wake it ran again `cost` nanoseconds later: folds the cost
+/// into the estimate if the thread was surely asleep (parked for at least
+/// as long as its wakeup took; one woken just as it was about to block
+/// resumes almost at once, which says nothing about a wakeup's cost).
+pub(crate) fn record_wakeup(asleep: u64, cost: u64) {
+    if asleep < cost {
+        return;
+    }
     let old = WAKEUP_NANOS.load(Relaxed);
-    WAKEUP_NANOS.store(next_estimate(old, nanos), Relaxed);
+    WAKEUP_NANOS.store(next_estimate(old, cost), Relaxed);
 }
 
-/// The estimate after a sample: a quarter of the way down to a smaller
-/// one, a sixteenth of the way up to a larger one; a stall is no sample.
+/// The estimate after a sample: up by a sixteenth of itself after a larger
+/// sample, down by a hundred and forty-fourth after a smaller one, so that
+/// it settles where one sample in ten is larger (the 90th percentile); a
+/// stall is no sample.
 fn next_estimate(old: u64, sample: u64) -> u64 {
     if sample == 0 || sample > MAX_SAMPLE.as_nanos() as u64 {
         old
     } else if old == 0 {
         sample
-    } else if sample < old {
-        old - (old - sample) / 4
+    } else if sample > old {
+        old + (old / 16).max(1)
     } else {
-        old + (sample - old) / 16
+        old - old / 144
     }
 }
 
-/// The current estimate of one thread wakeup's cost (zero until one is
-/// measured).
+/// The current estimate of one thread wakeup's cost, the 90th percentile
+/// of the samples (zero until one is measured).
 pub(crate) fn wakeup_cost() -> Duration {
     Duration::from_nanos(WAKEUP_NANOS.load(Relaxed))
 }
@@ -84,8 +100,9 @@ pub(crate) fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Spins until `ready()` or for about one thread wakeup's cost, whichever
-/// comes first; true if `ready()` did. Under loom, asks once.
+/// Spins until `ready()` or for four thread wakeups' cost (see the module
+/// docs), whichever comes first; true if `ready()` did. Under loom, asks
+/// once.
 pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     if cfg!(loom) {
         return ready();
@@ -93,7 +110,7 @@ pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     if ready() {
         return true;
     }
-    let limit = wakeup_cost();
+    let limit = crate::config::SPIN_WAKEUPS * wakeup_cost();
     if limit.is_zero() {
         return false;
     }
@@ -116,13 +133,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_estimate_falls_fast_rises_slowly_and_ignores_stalls() {
+    fn the_estimate_settles_at_the_90th_percentile_and_ignores_stalls() {
         let mut est = next_estimate(0, 40_000);
         assert_eq!(est, 40_000, "the first sample is the estimate");
-        est = next_estimate(est, 20_000);
-        assert_eq!(est, 35_000, "a quarter down");
-        est = next_estimate(est, 51_000);
-        assert_eq!(est, 36_000, "a sixteenth up");
+        // Samples spread evenly over 1..=100 us, in a scrambled order.
+        for round in 0..200u64 {
+            for i in 0..100u64 {
+                let us = 1 + (i * 37 + round) % 100;
+                est = next_estimate(est, us * 1_000);
+            }
+        }
+        assert!(
+            (80_000..=98_000).contains(&est),
+            "settled at {est} ns, not near the 90th percentile (90 us)"
+        );
         assert_eq!(next_estimate(est, 50_000_000), est, "a stall is no sample");
         assert_eq!(next_estimate(est, 0), est);
     }

@@ -216,12 +216,17 @@ impl<U: Unpark> Parker<U> {
             self.state.swap(EMPTY, SeqCst);
             return;
         }
+        #[cfg(not(loom))]
+        let parked_at = crate::spin::now_nanos();
         driver.park(timeout);
         #[cfg(not(loom))]
         {
             let at = self.woken_at.swap(0, std::sync::atomic::Ordering::Relaxed);
             if at != 0 {
-                crate::spin::record_wakeup(crate::spin::now_nanos().saturating_sub(at));
+                crate::spin::record_wakeup(
+                    at.saturating_sub(parked_at),
+                    crate::spin::now_nanos().saturating_sub(at),
+                );
             }
         }
         // A swap, not a store, so that it acquires from an unpark that

@@ -578,11 +578,11 @@ impl WorkerCx {
     /// (`crate::spin`): a caller that awaits blocking jobs (or submits
     /// coroutines from outside) one by one would otherwise pay a wakeup
     /// per round trip. It expects such work while blocking jobs are in
-    /// flight and a core is free for the spin (the pool's threads running
-    /// them and the other awake workers leave one: otherwise the spin
-    /// would slow the very job it waits for), and when a thread outside
-    /// the runtime submitted work since the last time it looked (the next
-    /// submission is likely a round trip away). While it searches, remote
+    /// flight, no more of them than there are cores (with more, the pool's
+    /// threads need every core, and a spinning worker would slow the very
+    /// jobs it waits for; their completions come often anyway), and when a
+    /// thread outside the runtime submitted work since the last time it
+    /// looked (the next submission is likely a round trip away). While it searches, remote
     /// wakes do not unpark anyone else (`Idle`). True if work arrived.
     fn spin_for_remote_wake(&self) -> bool {
         let shared = &*self.shared;
@@ -592,8 +592,7 @@ impl WorkerCx {
         let submits = shared.external_submits();
         let external = self.core.seen_external_submits.replace(submits) != submits;
         let jobs = shared.blocking.jobs_in_flight();
-        let others_awake = shared.idle.num_unparked().saturating_sub(1);
-        let jobs_may_finish = jobs > 0 && jobs + others_awake < crate::spin::cores();
+        let jobs_may_finish = jobs > 0 && jobs <= crate::spin::cores();
         if !external && !jobs_may_finish {
             return false;
         }
