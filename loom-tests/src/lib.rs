@@ -28,5 +28,10 @@
 //!   grants and fast paths, event set/clear, condition notify, queue
 //!   get/put/shutdown, barrier abort), each against a waiter that gives up.
 //!
+//! The models drive the executor's protocols through
+//! `corio_executor::protocols`, a module that exists only under
+//! `--cfg loom` and re-exports exactly what they use (the real `Runtime`
+//! and the `corio::sync` primitives are reached through their public API).
+//!
 //! Every file is `#![cfg(loom)]`, so a normal build compiles them to
 //! nothing.

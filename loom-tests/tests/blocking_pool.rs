@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corio_executor::blocking::{JobRef, Pool, Run};
+use corio_executor::protocols::{JobRef, Pool, Run};
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Condvar, Mutex};
 use loom::thread;

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use corio_executor::concurrent_slot::Slot;
+use corio_executor::protocols::Slot;
 use corio_executor::FutureError;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;

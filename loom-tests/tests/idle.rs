@@ -16,9 +16,9 @@
 //! item stops the others (like runtime shutdown: a flag and an unpark).
 #![cfg(loom)]
 
-use corio_executor::queue::Injector;
-use corio_executor::scheduler::idle::Idle;
-use corio_executor::scheduler::park::{new_driver, DefaultDriver, Driver, Parker};
+use corio_executor::protocols::Idle;
+use corio_executor::protocols::Injector;
+use corio_executor::protocols::{new_driver, DefaultDriver, Driver, Parker};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;

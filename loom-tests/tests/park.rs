@@ -13,7 +13,7 @@
 //! "double-counted" into a busy loop.
 #![cfg(loom)]
 
-use corio_executor::scheduler::park::{new_driver, Driver, Parker};
+use corio_executor::protocols::{new_driver, Driver, Parker};
 use loom::sync::atomic::{
     AtomicBool, AtomicUsize,
     Ordering::{Acquire, Release},
@@ -22,7 +22,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 /// Spawns a thread that sets `flag` and then unparks `parker`.
-fn set_and_unpark<U: corio_executor::scheduler::park::Unpark>(
+fn set_and_unpark<U: corio_executor::protocols::Unpark>(
     parker: &Arc<Parker<U>>,
     flag: &Arc<AtomicBool>,
 ) -> thread::JoinHandle<()> {

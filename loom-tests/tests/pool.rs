@@ -8,7 +8,7 @@
 
 use std::ptr::NonNull;
 
-use corio_executor::scheduler::pool::ReturnStack;
+use corio_executor::protocols::ReturnStack;
 use loom::sync::Arc;
 use loom::thread;
 

@@ -14,7 +14,7 @@
 //! thief's queue is not also visible to the victim.
 #![cfg(loom)]
 
-use corio_executor::queue::{Injector, LocalQueue};
+use corio_executor::protocols::{Injector, LocalQueue};
 use loom::sync::Arc;
 use loom::thread;
 

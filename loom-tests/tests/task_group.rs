@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::task::Waker;
 
 use common::Kick;
-use corio_executor::task_group::Tally;
+use corio_executor::protocols::Tally;
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 

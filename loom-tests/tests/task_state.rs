@@ -30,7 +30,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 
-use corio_executor::task::{new_task, Header, Notified, Schedule};
+use corio_executor::protocols::{new_task, Header, Notified, Schedule};
 use corio_executor::{Task, TaskError};
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Condvar, Mutex};

@@ -63,8 +63,8 @@
 
 use std::task::{Wake, Waker};
 
-use corio_executor::scheduler::park::{new_driver, DefaultDriver, Driver, Parker};
-use corio_executor::time::driver::{TimerSlot, NEVER, NO_WATCHER};
+use corio_executor::protocols::{new_driver, DefaultDriver, Driver, Parker};
+use corio_executor::protocols::{TimerSlot, NEVER, NO_WATCHER};
 use corio_timer::TimerKey;
 use crossbeam_utils::CachePadded;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};

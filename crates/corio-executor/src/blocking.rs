@@ -59,6 +59,7 @@ use crate::task::{poll_cancelled, Cancelled, TaskError};
 use std::sync::Arc;
 
 /// What the pool runs: a job, type-erased (public for the loom model).
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub trait Run: Send + Sync {
     /// Runs the job on a pool thread.
     fn run(&self);
@@ -67,9 +68,11 @@ pub trait Run: Send + Sync {
 }
 
 /// A queued job.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub type JobRef = Arc<dyn Run>;
 
 /// The blocking pool of a runtime.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Pool {
     state: Mutex<PoolState>,
     /// Idle threads sleep here.
@@ -102,6 +105,7 @@ struct PoolState {
     shutdown: bool,
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl Pool {
     /// A pool with no threads yet.
     pub fn new(max_threads: usize, keep_alive: Duration, thread_name: String) -> Pool {

@@ -28,11 +28,6 @@
 
 #![warn(missing_docs)]
 
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod blocking;
-#[cfg(not(loom))]
-#[allow(unreachable_pub)]
 mod blocking;
 mod clock;
 mod config;
@@ -40,43 +35,35 @@ mod context;
 mod context_var;
 #[cfg(not(loom))]
 pub mod io;
-mod runtime;
-mod spin;
-pub mod task_group;
-#[cfg_attr(not(loom), allow(unreachable_pub))]
-mod threadsafe;
-
-// The concurrency core. Public (but hidden) under loom so the models in
-// `loom-tests/` can drive each protocol directly; in normal builds, the
-// items only the models use are unreachable or unused, hence the allows.
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod queue;
-#[cfg(not(loom))]
-#[allow(unreachable_pub, dead_code)]
 mod queue;
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod scheduler;
-#[cfg(not(loom))]
-#[allow(unreachable_pub, dead_code)]
+mod runtime;
 mod scheduler;
+mod spin;
 // The facade is also the `corio` crate's door to atomics and locks (its
 // `corio::sync` primitives), so that there is one facade for both crates.
 #[doc(hidden)]
 pub mod sync;
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod task;
-#[cfg(not(loom))]
-#[allow(unreachable_pub, dead_code)]
 mod task;
+pub mod task_group;
+mod threadsafe;
+mod time;
+
+/// The protocols the loom models in `loom-tests/` drive directly, and
+/// nothing else: present only under `--cfg loom`.
 #[cfg(loom)]
 #[doc(hidden)]
-pub mod time;
-#[cfg(not(loom))]
-#[allow(unreachable_pub, dead_code)]
-mod time;
+pub mod protocols {
+    pub use crate::blocking::{JobRef, Pool, Run};
+    pub use crate::queue::{Injector, LocalQueue};
+    pub use crate::scheduler::idle::Idle;
+    pub use crate::scheduler::park::{new_driver, DefaultDriver, Driver, Parker, Unpark};
+    pub use crate::scheduler::pool::ReturnStack;
+    pub use crate::task::new_task;
+    pub use crate::task::raw::{Header, Notified, Schedule};
+    pub use crate::task_group::tally::Tally;
+    pub use crate::threadsafe::slot::Slot;
+    pub use crate::time::driver::{TimerSlot, NEVER, NO_WATCHER};
+}
 
 pub use blocking::{to_thread, ToThread};
 pub use context::{note_suspended, poll_proceed};
@@ -90,10 +77,6 @@ pub use task::{
     TaskRef, TaskState,
 };
 pub use task_group::{TaskGroup, TaskGroupError};
-/// The completion protocol of `ConcurrentFuture`, for the loom models.
-#[cfg(loom)]
-#[doc(hidden)]
-pub use threadsafe::slot as concurrent_slot;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture, FutureError, ShutdownError};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, timeout_scope, wait_for,

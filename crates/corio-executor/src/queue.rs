@@ -21,43 +21,43 @@ mod imp {
 
     /// A worker-owned FIFO queue.
     #[derive(Debug)]
-    pub struct LocalQueue<T>(crossbeam_deque::Worker<T>);
+    pub(crate) struct LocalQueue<T>(crossbeam_deque::Worker<T>);
 
     /// Steals from a [`LocalQueue`].
     #[derive(Debug)]
-    pub struct Stealer<T>(crossbeam_deque::Stealer<T>);
+    pub(crate) struct Stealer<T>(crossbeam_deque::Stealer<T>);
 
     /// The global multi-producer, multi-consumer queue.
     #[derive(Debug)]
-    pub struct Injector<T>(crossbeam_deque::Injector<T>);
+    pub(crate) struct Injector<T>(crossbeam_deque::Injector<T>);
 
     impl<T> LocalQueue<T> {
         /// Creates an empty queue.
-        pub fn new() -> Self {
+        pub(crate) fn new() -> Self {
             LocalQueue(crossbeam_deque::Worker::new_fifo())
         }
         /// Returns a stealer for this queue.
-        pub fn stealer(&self) -> Stealer<T> {
+        pub(crate) fn stealer(&self) -> Stealer<T> {
             Stealer(self.0.stealer())
         }
         /// Pushes to the back (owner only).
         #[inline]
-        pub fn push(&self, item: T) {
+        pub(crate) fn push(&self, item: T) {
             self.0.push(item)
         }
         /// Pops from the front (owner only).
         #[inline]
-        pub fn pop(&self) -> Option<T> {
+        pub(crate) fn pop(&self) -> Option<T> {
             self.0.pop()
         }
         /// How many items are queued.
         #[inline]
-        pub fn len(&self) -> usize {
+        pub(crate) fn len(&self) -> usize {
             self.0.len()
         }
         /// Whether the queue is empty.
         #[inline]
-        pub fn is_empty(&self) -> bool {
+        pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
     }
@@ -74,36 +74,36 @@ mod imp {
 
     impl<T> Stealer<T> {
         /// Moves about half of the victim's items to `dest` and pops one.
-        pub fn steal_batch_and_pop(&self, dest: &LocalQueue<T>) -> Option<T> {
+        pub(crate) fn steal_batch_and_pop(&self, dest: &LocalQueue<T>) -> Option<T> {
             retry(|| self.0.steal_batch_and_pop(&dest.0))
         }
         /// Whether the victim's queue is empty.
-        pub fn is_empty(&self) -> bool {
+        pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
     }
 
     impl<T> Injector<T> {
         /// Creates an empty injector.
-        pub fn new() -> Self {
+        pub(crate) fn new() -> Self {
             Injector(crossbeam_deque::Injector::new())
         }
         /// Pushes to the back, from any thread.
         #[inline]
-        pub fn push(&self, item: T) {
+        pub(crate) fn push(&self, item: T) {
             self.0.push(item)
         }
         /// Pops one item from the front.
-        pub fn pop(&self) -> Option<T> {
+        pub(crate) fn pop(&self) -> Option<T> {
             retry(|| self.0.steal())
         }
         /// Moves a batch into `dest` and pops one more.
-        pub fn steal_batch_and_pop(&self, dest: &LocalQueue<T>) -> Option<T> {
+        pub(crate) fn steal_batch_and_pop(&self, dest: &LocalQueue<T>) -> Option<T> {
             retry(|| self.0.steal_batch_and_pop(&dest.0))
         }
         /// Whether the injector is empty.
         #[inline]
-        pub fn is_empty(&self) -> bool {
+        pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
     }
@@ -209,6 +209,9 @@ mod imp {
     }
 }
 
+#[cfg(not(loom))]
+pub(crate) use imp::*;
+#[cfg(loom)]
 pub use imp::*;
 
 impl<T> Default for LocalQueue<T> {

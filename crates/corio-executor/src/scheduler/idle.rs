@@ -38,12 +38,14 @@ const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
 
 /// The idle/searching bookkeeping of one runtime.
 #[derive(Debug)]
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Idle {
     state: AtomicUsize,
     sleepers: Mutex<Vec<usize>>,
     num_workers: usize,
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl Idle {
     /// Bookkeeping for `num_workers` workers, of which `unparked` start
     /// awake and not searching.
@@ -141,12 +143,14 @@ impl Idle {
         is_searching && prev & SEARCH_MASK == 1
     }
 
-    /// Workers currently searching (for tests and metrics).
+    /// Workers currently searching (for the unit tests).
+    #[cfg(test)]
     pub fn num_searching(&self) -> usize {
         self.state.load(SeqCst) & SEARCH_MASK
     }
 
-    /// Workers currently awake (for tests and metrics).
+    /// Workers currently awake (for the unit tests).
+    #[cfg(test)]
     pub fn num_unparked(&self) -> usize {
         self.state.load(SeqCst) >> UNPARK_SHIFT
     }

@@ -38,9 +38,9 @@
 //!    drained is dropped by the waker itself: it re-checks the flag after
 //!    the push (`SeqCst` on both sides).
 
-pub mod idle;
-pub mod park;
-pub mod pool;
+pub(crate) mod idle;
+pub(crate) mod park;
+pub(crate) mod pool;
 pub(crate) mod registry;
 pub(crate) mod worker;
 
@@ -342,7 +342,7 @@ impl Shared {
             let core = Core::new(index);
             remotes.push(Remote {
                 stealer: core.run_queue.stealer(),
-                parker: Parker::new(driver.unparker()),
+                parker: Parker::new(Driver::unparker(&driver)),
                 driver: Mutex::new(driver),
                 inbox: Mutex::new(Inbox {
                     queue: VecDeque::new(),

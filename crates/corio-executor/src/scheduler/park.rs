@@ -34,6 +34,7 @@ const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
 
 /// What a worker blocks in: its reactor normally, a condvar under loom.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub trait Driver: Send + 'static {
     /// The handle that interrupts `park` from another thread.
     type Unpark: Unpark;
@@ -50,6 +51,7 @@ pub trait Driver: Send + 'static {
 }
 
 /// Interrupts a [`Driver::park`].
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub trait Unpark: Send + Sync + 'static {
     /// Makes the current or next `park` return.
     fn unpark(&self);
@@ -91,6 +93,7 @@ impl Unpark for corio_reactor::Unparker {
 
 /// The driver the runtime uses.
 #[cfg(not(loom))]
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub type DefaultDriver = corio_reactor::Reactor;
 
 /// The driver the runtime uses: a condvar stand-in for the reactor, since
@@ -99,6 +102,7 @@ pub type DefaultDriver = corio_reactor::Reactor;
 pub type DefaultDriver = loom_driver::LoomDriver;
 
 /// Creates a driver for a new worker.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub fn new_driver() -> std::io::Result<DefaultDriver> {
     #[cfg(not(loom))]
     return corio_reactor::Reactor::new();
@@ -157,6 +161,7 @@ mod loom_driver {
 /// The cross-thread half of a worker's parker: the state word plus the
 /// driver's unpark handle.
 #[derive(Debug)]
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Parker<U> {
     state: AtomicUsize,
     unpark: U,
@@ -166,6 +171,7 @@ pub struct Parker<U> {
     woken_at: std::sync::atomic::AtomicU64,
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl<U: Unpark> Parker<U> {
     /// A parker in front of a driver's unpark handle.
     pub fn new(unpark: U) -> Parker<U> {

@@ -39,11 +39,11 @@ use crossbeam_utils::CachePadded;
 use crate::sync::{AtomicPtr, Mutex, Ordering};
 
 /// Block sizes are multiples of this, and blocks are aligned to it.
-pub const BLOCK_ALIGN: usize = 64;
+pub(crate) const BLOCK_ALIGN: usize = 64;
 /// The largest pooled task, in bytes.
-pub const MAX_BLOCK: usize = 1024;
+pub(crate) const MAX_BLOCK: usize = 1024;
 /// Number of size classes.
-pub const NUM_CLASSES: usize = MAX_BLOCK / BLOCK_ALIGN;
+pub(crate) const NUM_CLASSES: usize = MAX_BLOCK / BLOCK_ALIGN;
 use crate::config::MAX_CACHED_BYTES;
 
 /// Blocks a worker keeps in `class` (at least two).
@@ -54,7 +54,7 @@ fn max_cached(class: usize) -> usize {
 
 /// The size class of `layout`, if it is pooled.
 #[inline]
-pub fn class_of(layout: Layout) -> Option<usize> {
+pub(crate) fn class_of(layout: Layout) -> Option<usize> {
     if layout.align() > BLOCK_ALIGN || layout.size() > MAX_BLOCK || layout.size() == 0 {
         return None;
     }
@@ -63,7 +63,7 @@ pub fn class_of(layout: Layout) -> Option<usize> {
 
 /// The layout of every block of `class`.
 #[inline]
-pub fn class_layout(class: usize) -> Layout {
+pub(crate) fn class_layout(class: usize) -> Layout {
     // SAFETY: the size is a non-zero multiple of a power-of-two alignment.
     unsafe { Layout::from_size_align_unchecked((class + 1) * BLOCK_ALIGN, BLOCK_ALIGN) }
 }
@@ -75,10 +75,12 @@ struct FreeBlock {
 
 /// Blocks freed by other threads, waiting for their origin worker.
 #[derive(Debug)]
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct ReturnStack {
     head: AtomicPtr<FreeBlock>,
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl ReturnStack {
     /// An empty stack.
     pub fn new() -> ReturnStack {
@@ -117,7 +119,9 @@ impl ReturnStack {
         self.head.swap(ptr::null_mut(), Ordering::Acquire)
     }
 
-    /// Takes every block pushed so far and counts them (for tests).
+    /// Takes every block pushed so far and counts them (for the loom
+    /// model).
+    #[cfg(loom)]
     pub fn take_all_count(&self) -> usize {
         let mut n = 0;
         let mut cur = self.take_all();
@@ -152,7 +156,7 @@ impl Default for ReturnStack {
 }
 
 /// The origin tag of blocks of the shared cache for non-worker spawners.
-pub const REMOTE_ORIGIN: usize = u32::MAX as usize - 1;
+pub(crate) const REMOTE_ORIGIN: usize = u32::MAX as usize - 1;
 
 /// The shared half of the pool: one return stack per worker and class, and
 /// the cache of non-worker spawners with its return stacks.

@@ -83,7 +83,7 @@ impl CallbackId {
 
 /// The callbacks of one task (in its extras).
 #[derive(Default)]
-pub struct Callbacks {
+pub(crate) struct Callbacks {
     user: VecDeque<(CallbackId, DoneCallback)>,
     /// A runner is queued or running: it will pick up what is pushed.
     runner_scheduled: bool,

@@ -49,7 +49,7 @@ mod callbacks;
 pub(crate) mod cancel;
 mod error;
 mod id;
-mod raw;
+pub(crate) mod raw;
 mod state;
 
 pub use callbacks::CallbackId;
@@ -60,11 +60,7 @@ pub(crate) use cancel::{cancel_enter_task, cancel_leave_task};
 pub use error::{CancelScope, Cancelled, InvalidStateError, TaskError};
 pub use id::TaskId;
 pub(crate) use raw::allocate;
-#[cfg(loom)]
-pub use raw::Extras;
-pub use raw::{Header, Notified, RawTask, Schedule, NO_ORIGIN, NO_OWNER};
-#[cfg(loom)]
-pub use state::{Snapshot, State, ToIdle, ToRunning, WakeAction};
+pub(crate) use raw::{Header, Notified, RawTask, Schedule, NO_ORIGIN, NO_OWNER};
 
 pub(crate) use error::panic_message;
 

@@ -39,6 +39,7 @@ use crate::sync::{AtomicPtr, Mutex, Ordering, UnsafeCell};
 ///
 /// The executor's scheduler implements it; the loom models implement a
 /// simple one to check the task state machine alone.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub trait Schedule: Send + Sync + Sized + 'static {
     /// Queues a woken task. Called from any thread.
     fn schedule(&self, task: Notified);
@@ -87,13 +88,13 @@ pub trait Schedule: Send + Sync + Sized + 'static {
 }
 
 /// The origin tag of a task allocated by the global allocator.
-pub const NO_ORIGIN: u32 = u32::MAX;
+pub(crate) const NO_ORIGIN: u32 = u32::MAX;
 
 /// The task's name and asyncio cancellation record. Touched rarely, so it is
 /// behind a small lock, and allocated only when something is first set:
 /// an unnamed task that is never cancelled carries one null pointer.
 #[derive(Debug, Default)]
-pub struct Extras {
+pub(crate) struct Extras {
     /// A name given with `task::Builder::name` or `set_name`; `None` means
     /// the default `Task-<id>`.
     pub name: Option<Box<str>>,
@@ -130,6 +131,7 @@ pub struct Extras {
 
 /// The non-generic head of every task allocation.
 #[repr(C)]
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
@@ -159,7 +161,7 @@ pub struct Header {
 }
 
 /// `Header::owner` of a task that may run on any worker.
-pub const NO_OWNER: usize = usize::MAX;
+pub(crate) const NO_OWNER: usize = usize::MAX;
 
 /// [`NO_OWNER`] as stored in the header.
 const OWNER_NONE: u32 = u32::MAX;
@@ -198,12 +200,12 @@ struct Cell<F: Future, S> {
 
 impl Header {
     /// The task id.
-    pub fn id(&self) -> TaskId {
+    pub(crate) fn id(&self) -> TaskId {
         self.id
     }
 
     /// The worker this task is bound to, or [`NO_OWNER`].
-    pub fn owner(&self) -> usize {
+    pub(crate) fn owner(&self) -> usize {
         match self.owner {
             OWNER_NONE => NO_OWNER,
             w => w as usize,
@@ -211,7 +213,7 @@ impl Header {
     }
 
     /// The task's name: the one it was given, or `Task-<id>`.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self.extras.lock().as_ref().and_then(|e| e.name.as_ref()) {
             Some(n) => n.to_string(),
             None => format!("Task-{}", self.id),
@@ -219,20 +221,20 @@ impl Header {
     }
 
     /// Renames the task.
-    pub fn set_name(&self, name: Box<str>) {
+    pub(crate) fn set_name(&self, name: Box<str>) {
         self.with_extras(|e| e.name = Some(name));
     }
 
     /// Runs `f` on the task's extras (name, cancellation record), allocating
     /// them first if this is the first time. `f` runs under the extras lock:
     /// it must not call back into this task's extras.
-    pub fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
+    pub(crate) fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
         f(self.extras.lock().get_or_insert_with(Box::default))
     }
 
     /// Reads the task's extras under their lock (`None`: nothing was ever
     /// recorded, every field has its default).
-    pub fn read_extras<R>(&self, f: impl FnOnce(Option<&Extras>) -> R) -> R {
+    pub(crate) fn read_extras<R>(&self, f: impl FnOnce(Option<&Extras>) -> R) -> R {
         f(self.extras.lock().as_deref())
     }
 
@@ -299,12 +301,12 @@ impl Header {
     }
 
     /// Whether the task has finished (returned, panicked or was cancelled).
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.state.load().is_complete()
     }
 
     /// The state word, for inspection.
-    pub fn state(&self) -> &State {
+    pub(crate) fn state(&self) -> &State {
         &self.state
     }
 
@@ -351,6 +353,7 @@ impl Header {
 
 /// A reference to a task that is due to run. Owning one means owning one
 /// reference count and, while the task is idle, the right to run it.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Notified(NonNull<Header>);
 
 // SAFETY: a `Notified` is a counted pointer to a thread-safe header. Tasks of
@@ -360,6 +363,7 @@ unsafe impl Send for Notified {}
 // SAFETY: a shared `&Notified` offers no access to the future.
 unsafe impl Sync for Notified {}
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl Notified {
     /// The task's header.
     pub fn header(&self) -> &Header {
@@ -397,6 +401,7 @@ impl std::fmt::Debug for Notified {
 }
 
 /// The registry's reference to a task.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct RawTask(NonNull<Header>);
 
 // SAFETY: as for `Notified`; the registry only shuts tasks down on a thread
@@ -405,7 +410,7 @@ unsafe impl Send for RawTask {}
 
 impl RawTask {
     /// The task's header.
-    pub fn header(&self) -> &Header {
+    pub(crate) fn header(&self) -> &Header {
         // SAFETY: we hold a reference.
         unsafe { self.0.as_ref() }
     }
@@ -424,6 +429,7 @@ impl RawTask {
     /// Drops the future if the task is idle and completes it as cancelled;
     /// releases the registry's reference. Must run on a thread allowed to
     /// drop the future (the owner worker for a `!Send` task).
+    #[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
     pub fn shutdown(self) {
         let ptr = self.into_raw();
         // SAFETY: we hand over our reference.

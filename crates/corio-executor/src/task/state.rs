@@ -69,22 +69,21 @@ const CALLBACKS: usize = 1 << 11;
 
 const REF_SHIFT: usize = 12;
 const REF_ONE: usize = 1 << REF_SHIFT;
-const STATE_MASK: usize = REF_ONE - 1;
 
 /// Initial state: one queued notification, a `Task` handle, and three
 /// references (the handle, the queued `Notified`, the registry).
 const INITIAL: usize = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// The atomic state word of a task.
-pub struct State(AtomicUsize);
+pub(crate) struct State(AtomicUsize);
 
 /// A copy of the state word at one instant.
 #[derive(Copy, Clone, PartialEq, Eq)]
-pub struct Snapshot(usize);
+pub(crate) struct Snapshot(usize);
 
 /// Outcome of [`State::transition_to_running`].
 #[derive(Debug, PartialEq, Eq)]
-pub enum ToRunning {
+pub(crate) enum ToRunning {
     /// The caller now owns the future and must poll it.
     Poll,
     /// The task was aborted: the caller owns the future and must drop it.
@@ -99,7 +98,7 @@ pub enum ToRunning {
 
 /// Outcome of [`State::transition_to_idle`].
 #[derive(Debug, PartialEq, Eq)]
-pub enum ToIdle {
+pub(crate) enum ToIdle {
     /// Idle; the runner's reference was released.
     Idle,
     /// Idle; the runner's reference was released and it was the last one.
@@ -114,7 +113,7 @@ pub enum ToIdle {
 
 /// What a wake asks of the caller.
 #[derive(Debug, PartialEq, Eq)]
-pub enum WakeAction {
+pub(crate) enum WakeAction {
     /// Nothing to do.
     Nothing,
     /// Push a `Notified` to a run queue (a reference was created for it).
@@ -131,13 +130,13 @@ impl Default for State {
 
 impl State {
     /// The state of a freshly spawned task.
-    pub fn new() -> State {
+    pub(crate) fn new() -> State {
         State(AtomicUsize::new(INITIAL))
     }
 
     /// Reads the state word.
     #[inline]
-    pub fn load(&self) -> Snapshot {
+    pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.0.load(Acquire))
     }
 
@@ -155,15 +154,17 @@ impl State {
     }
 
     /// A scheduler took the task's `Notified` out of a queue and wants to
-    /// run it. Clears `NOTIFIED`, sets `RUNNING`.
-    pub fn transition_to_running(&self) -> ToRunning {
+    /// run it. Clears `NOTIFIED`, sets `RUNNING`. (The unit tests' short
+    /// form of `transition_to_running_cancel`.)
+    #[cfg(test)]
+    pub(crate) fn transition_to_running(&self) -> ToRunning {
         self.transition_to_running_cancel().0
     }
 
     /// [`transition_to_running`](State::transition_to_running), also saying
     /// whether a cancellation request was pending as the task started
     /// running (the hint for `poll_cancelled`), from the same CAS.
-    pub fn transition_to_running_cancel(&self) -> (ToRunning, bool) {
+    pub(crate) fn transition_to_running_cancel(&self) -> (ToRunning, bool) {
         let mut requested = false;
         let to = self.update(|s| {
             requested = s.is_cancel_requested();
@@ -185,7 +186,7 @@ impl State {
     /// The poll returned `Pending`. Clears `RUNNING`; keeps the runner's
     /// reference as a new notification if the task was woken meanwhile,
     /// releases it otherwise.
-    pub fn transition_to_idle(&self) -> ToIdle {
+    pub(crate) fn transition_to_idle(&self) -> ToIdle {
         self.update(|s| {
             debug_assert!(s.is_running());
             if s.is_aborted() {
@@ -212,7 +213,11 @@ impl State {
     /// `fast`: fail, changing nothing, if a cancellation was ever requested;
     /// the caller then decides the outcome with the extras lock held and
     /// calls again with `fast` false. Without `fast` it always succeeds.
-    pub fn transition_to_complete(&self, cancelled: bool, fast: bool) -> Result<Snapshot, ()> {
+    pub(crate) fn transition_to_complete(
+        &self,
+        cancelled: bool,
+        fast: bool,
+    ) -> Result<Snapshot, ()> {
         self.update(|s| {
             debug_assert!(s.is_running() && !s.is_complete());
             if fast && s.0 & CANCEL_SEEN != 0 {
@@ -230,7 +235,7 @@ impl State {
     /// and `CANCEL_SEEN` and wakes the task like `wake_by_ref` (so it reaches
     /// an await point where the request is delivered). Fails if the task is
     /// complete.
-    pub fn request_cancel(&self) -> Result<WakeAction, ()> {
+    pub(crate) fn request_cancel(&self) -> Result<WakeAction, ()> {
         self.update(|s| {
             if s.is_complete() {
                 return (Err(()), None);
@@ -252,7 +257,7 @@ impl State {
 
     /// The runner is about to complete the task with a panic (readers look
     /// only after `COMPLETE`, which this precedes).
-    pub fn mark_panicked(&self) {
+    pub(crate) fn mark_panicked(&self) {
         self.0.fetch_or(PANICKED, Release);
     }
 
@@ -260,7 +265,7 @@ impl State {
     /// sets `CALLBACKS` so the completing thread looks for it. Fails if the
     /// task is already complete: the caller then runs it (see the
     /// invariants).
-    pub fn set_callbacks(&self) -> Result<(), ()> {
+    pub(crate) fn set_callbacks(&self) -> Result<(), ()> {
         self.update(|s| {
             if s.is_complete() {
                 (Err(()), None)
@@ -273,14 +278,14 @@ impl State {
     }
 
     /// The pending request was delivered (extras lock held).
-    pub fn clear_cancel_requested(&self) {
+    pub(crate) fn clear_cancel_requested(&self) {
         self.0.fetch_and(!CANCEL_REQUESTED, AcqRel);
     }
 
     /// Runtime shutdown wants to drop the future. Sets `ABORTED`; if the
     /// task is idle, also claims `RUNNING` and returns true: the caller then
     /// owns the future.
-    pub fn transition_to_shutdown(&self) -> bool {
+    pub(crate) fn transition_to_shutdown(&self) -> bool {
         self.update(|s| {
             let mut next = s.0 | ABORTED;
             let claim = !s.is_running() && !s.is_complete();
@@ -293,7 +298,7 @@ impl State {
 
     /// A waker is consumed by `wake`. Its reference either becomes the
     /// queued notification or is released.
-    pub fn wake_by_val(&self) -> WakeAction {
+    pub(crate) fn wake_by_val(&self) -> WakeAction {
         self.update(|s| {
             if s.is_running() {
                 // The runner requeues it; release our reference (never the
@@ -317,7 +322,7 @@ impl State {
 
     /// `wake_by_ref`: like [`State::wake_by_val`], but a submitted
     /// notification takes a new reference.
-    pub fn wake_by_ref(&self) -> WakeAction {
+    pub(crate) fn wake_by_ref(&self) -> WakeAction {
         self.update(|s| {
             if s.is_complete() || s.is_notified() {
                 (WakeAction::Nothing, None)
@@ -336,7 +341,7 @@ impl State {
     /// `abort()`: sets `ABORTED`. Returns `Submit` when the task was idle, in
     /// which case a new reference was taken for the notification the caller
     /// must queue so that a worker drops the future.
-    pub fn abort(&self) -> WakeAction {
+    pub(crate) fn abort(&self) -> WakeAction {
         self.update(|s| {
             if s.is_complete() || s.is_aborted() {
                 (WakeAction::Nothing, None)
@@ -354,7 +359,7 @@ impl State {
 
     /// The handle registered its waker in the slot. Fails (returning the
     /// word) if the task completed first.
-    pub fn set_join_waker(&self) -> Result<(), Snapshot> {
+    pub(crate) fn set_join_waker(&self) -> Result<(), Snapshot> {
         self.update(|s| {
             debug_assert!(s.is_join_interested() && !s.has_join_waker());
             if s.is_complete() {
@@ -367,7 +372,7 @@ impl State {
 
     /// The handle takes the slot back to write another waker. Fails
     /// (returning the word) if the task completed first.
-    pub fn unset_join_waker(&self) -> Result<(), Snapshot> {
+    pub(crate) fn unset_join_waker(&self) -> Result<(), Snapshot> {
         self.update(|s| {
             debug_assert!(s.is_join_interested() && s.has_join_waker());
             if s.is_complete() {
@@ -382,7 +387,7 @@ impl State {
     /// `JOIN_INTEREST` and `JOIN_WAKER` (the handle then owns the slot).
     /// Fails if the task completed first, in which case the handle owns the
     /// output and must drop it.
-    pub fn drop_join_interest(&self) -> Result<Snapshot, Snapshot> {
+    pub(crate) fn drop_join_interest(&self) -> Result<Snapshot, Snapshot> {
         self.update(|s| {
             debug_assert!(s.is_join_interested());
             if s.is_complete() {
@@ -395,7 +400,7 @@ impl State {
 
     /// Takes one more reference.
     #[inline]
-    pub fn ref_inc(&self) {
+    pub(crate) fn ref_inc(&self) {
         let prev = self.0.fetch_add(REF_ONE, Relaxed);
         if prev > isize::MAX as usize {
             std::process::abort();
@@ -404,13 +409,13 @@ impl State {
 
     /// Releases one reference; true if it was the last.
     #[inline]
-    pub fn ref_dec(&self) -> bool {
+    pub(crate) fn ref_dec(&self) -> bool {
         self.ref_dec_n(1)
     }
 
     /// Releases `n` references; true if they were the last.
     #[inline]
-    pub fn ref_dec_n(&self, n: usize) -> bool {
+    pub(crate) fn ref_dec_n(&self, n: usize) -> bool {
         let prev = Snapshot(self.0.fetch_sub(n * REF_ONE, AcqRel));
         debug_assert!(prev.ref_count() >= n);
         prev.ref_count() == n
@@ -426,56 +431,52 @@ fn check_overflow(s: Snapshot) {
 
 impl Snapshot {
     /// Being polled (or shut down) right now.
-    pub fn is_running(self) -> bool {
+    pub(crate) fn is_running(self) -> bool {
         self.0 & RUNNING != 0
     }
     /// The future is finished or dropped; the outcome is stored.
-    pub fn is_complete(self) -> bool {
+    pub(crate) fn is_complete(self) -> bool {
         self.0 & COMPLETE != 0
     }
     /// A notification is queued or pending.
-    pub fn is_notified(self) -> bool {
+    pub(crate) fn is_notified(self) -> bool {
         self.0 & NOTIFIED != 0
     }
     /// A `Task` handle exists.
-    pub fn is_join_interested(self) -> bool {
+    pub(crate) fn is_join_interested(self) -> bool {
         self.0 & JOIN_INTEREST != 0
     }
     /// The join-waker slot holds the handle's waker.
-    pub fn has_join_waker(self) -> bool {
+    pub(crate) fn has_join_waker(self) -> bool {
         self.0 & JOIN_WAKER != 0
     }
     /// `abort()` or shutdown was requested.
-    pub fn is_aborted(self) -> bool {
+    pub(crate) fn is_aborted(self) -> bool {
         self.0 & ABORTED != 0
     }
     /// A soft cancellation request is pending (not yet delivered).
-    pub fn is_cancel_requested(self) -> bool {
+    pub(crate) fn is_cancel_requested(self) -> bool {
         self.0 & CANCEL_REQUESTED != 0
     }
     /// `cancel()` was called at least once.
-    pub fn is_cancel_seen(self) -> bool {
+    pub(crate) fn is_cancel_seen(self) -> bool {
         self.0 & CANCEL_SEEN != 0
     }
     /// The task completed as cancelled (or aborted).
-    pub fn is_cancelled(self) -> bool {
+    pub(crate) fn is_cancelled(self) -> bool {
         self.0 & CANCELLED != 0
     }
     /// The task completed with a panic.
-    pub fn is_panicked(self) -> bool {
+    pub(crate) fn is_panicked(self) -> bool {
         self.0 & PANICKED != 0
     }
     /// Completion callbacks were registered before completion.
-    pub fn has_callbacks(self) -> bool {
+    pub(crate) fn has_callbacks(self) -> bool {
         self.0 & CALLBACKS != 0
     }
     /// The number of references.
-    pub fn ref_count(self) -> usize {
+    pub(crate) fn ref_count(self) -> usize {
         self.0 >> REF_SHIFT
-    }
-    /// The lifecycle bits without the count.
-    pub fn flags(self) -> usize {
-        self.0 & STATE_MASK
     }
 }
 

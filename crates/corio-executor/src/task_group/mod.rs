@@ -43,17 +43,8 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-// The counting protocol: public (but hidden) under loom for its model.
-#[cfg(not(loom))]
-#[allow(unreachable_pub)]
-mod tally;
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod tally;
+pub(crate) mod tally;
 
-#[cfg(loom)]
-pub use tally::Tally;
-#[cfg(not(loom))]
 use tally::Tally;
 
 use crate::context;

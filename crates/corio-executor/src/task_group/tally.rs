@@ -30,11 +30,13 @@ use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 /// Unfinished children and the waiting task's waker; see the module docs.
 #[derive(Debug, Default)]
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Tally {
     live: AtomicUsize,
     waiter: Mutex<Option<Waker>>,
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl Tally {
     /// A tally with no children.
     pub fn new() -> Tally {

@@ -34,7 +34,7 @@ use crate::task::{Cancelled, Task, TaskError};
 use crate::time::TimeoutError;
 
 #[doc(hidden)]
-pub mod slot;
+pub(crate) mod slot;
 
 use slot::Slot;
 

@@ -39,9 +39,10 @@ use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 use super::FutureError;
 
 /// A done callback, closed over what it needs.
-pub type Callback = Box<dyn FnOnce() + Send + 'static>;
+pub(crate) type Callback = Box<dyn FnOnce() + Send + 'static>;
 
 /// The shared outcome of a concurrent future.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Slot<T> {
     done: AtomicBool,
     state: Mutex<State<T>>,
@@ -62,11 +63,13 @@ enum Outcome<T> {
 }
 
 /// What a transition hands its caller to run once the lock is released.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Wakeups {
     callbacks: Vec<Callback>,
     waker: Option<Waker>,
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl Wakeups {
     /// Just one callback (one added after the outcome was set).
     pub fn single(cb: Callback) -> Wakeups {
@@ -91,6 +94,7 @@ impl Wakeups {
     }
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl<T> Slot<T> {
     /// A pending slot.
     pub fn new() -> Slot<T> {

@@ -63,27 +63,29 @@ use crate::sync::{
 };
 
 /// "No deadline" / "no timeout".
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub const NEVER: u64 = u64::MAX;
 
 /// No worker is the timer watcher.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub const NO_WATCHER: usize = usize::MAX;
 
 /// The runtime's clock: ticks of 1 ms since the runtime started.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     start: Instant,
 }
 
 impl Clock {
     /// A clock whose tick 0 is now.
-    pub fn new() -> Clock {
+    pub(crate) fn new() -> Clock {
         Clock {
             start: Instant::now(),
         }
     }
 
     /// The current tick (rounded down: ticks that have fully passed).
-    pub fn now_tick(&self) -> u64 {
+    pub(crate) fn now_tick(&self) -> u64 {
         self.tick_floor(Instant::now())
     }
 
@@ -94,7 +96,7 @@ impl Clock {
 
     /// The tick of a deadline, rounded up, so that firing at that tick is
     /// never early.
-    pub fn deadline_tick(&self, deadline: Instant) -> u64 {
+    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
         let d = deadline.saturating_duration_since(self.start);
         let ms = d.as_millis();
         let ms = if Duration::from_millis(ms as u64) < d {
@@ -106,7 +108,7 @@ impl Clock {
     }
 
     /// How long from now until `tick` has passed (`None` for [`NEVER`]).
-    pub fn timeout_until(&self, tick: u64) -> Option<Duration> {
+    pub(crate) fn timeout_until(&self, tick: u64) -> Option<Duration> {
         if tick == NEVER {
             return None;
         }
@@ -122,6 +124,7 @@ impl Default for Clock {
 }
 
 /// One worker's timers.
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct TimerSlot {
     wheel: Mutex<Wheel<Waker>>,
     /// The wheel's `next_wakeup` (never after its earliest deadline), or
@@ -153,6 +156,7 @@ impl Default for TimerSlot {
 /// What an insert or re-arm asks of the caller: unpark these workers so
 /// they recompute their park timeout.
 #[derive(Debug, Default, PartialEq, Eq)]
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub struct Unparks {
     /// The owner sleeps past the new deadline.
     pub owner: bool,
@@ -160,6 +164,7 @@ pub struct Unparks {
     pub watcher: Option<usize>,
 }
 
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl TimerSlot {
     /// An empty slot for an awake worker.
     pub fn new() -> TimerSlot {

@@ -4,7 +4,7 @@
 //! The protocol (which wheel a timer lives in, cross-thread cancel and
 //! re-arm, parking on the next deadline, helping) is in `driver.rs`.
 
-pub mod driver;
+pub(crate) mod driver;
 mod interval;
 mod sleep;
 mod timeout;
