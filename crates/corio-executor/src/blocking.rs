@@ -387,9 +387,9 @@ where
 /// [`Handle::to_thread`](crate::Handle::to_thread) from other threads.
 ///
 /// ```
-/// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// let n = rt.run(async {
-///     corio_executor::to_thread(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
+///     corio::to_thread(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
 ///         .await
 ///         .unwrap()
 /// });
@@ -505,10 +505,10 @@ where
 /// Dropping it before it completes gives the job up (see [`to_thread`]).
 ///
 /// ```
-/// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let a = corio_executor::to_thread(|| 1);
-///     let b = corio_executor::to_thread(|| 2); // both run at once
+///     let a = corio::to_thread(|| 1);
+///     let b = corio::to_thread(|| 2); // both run at once
 ///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
 /// });
 /// ```

@@ -70,7 +70,7 @@ pub(crate) fn current_task_header() -> Option<NonNull<Header>> {
 ///
 /// ```
 /// use std::panic::Location;
-/// corio_executor::note_suspended(Location::caller()); // outside a task: no-op
+/// corio_executor::hooks::note_suspended(Location::caller()); // outside a task: no-op
 /// ```
 #[inline]
 pub fn note_suspended(at: &'static Location<'static>) {
@@ -109,11 +109,11 @@ pub(crate) fn track<T>(at: &'static Location<'static>, out: Poll<T>) -> Poll<T> 
 /// impl Future for Ready {
 ///     type Output = ();
 ///     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-///         std::task::ready!(corio_executor::poll_proceed(cx));
+///         std::task::ready!(corio_executor::hooks::poll_proceed(cx));
 ///         Poll::Ready(())
 ///     }
 /// }
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async { for _ in 0..1000 { Ready.await } });
 /// ```
 #[inline]

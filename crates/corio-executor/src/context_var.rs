@@ -121,14 +121,14 @@ fn current_owner() -> Owner {
 /// # Example
 ///
 /// ```
-/// use corio_executor::ContextVar;
+/// use corio::ContextVar;
 ///
 /// static REQUEST_ID: ContextVar<u32> = ContextVar::new("request_id");
 ///
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let _ = REQUEST_ID.set(7);
-///     let child = corio_executor::spawn(async {
+///     let child = corio::spawn(async {
 ///         let inherited = REQUEST_ID.get();
 ///         let _ = REQUEST_ID.set(8); // the child's own copy
 ///         inherited
@@ -150,7 +150,7 @@ impl<T> ContextVar<T> {
     /// `None` until it is set.
     ///
     /// ```
-    /// static USER: corio_executor::ContextVar<String> = corio_executor::ContextVar::new("user");
+    /// static USER: corio::ContextVar<String> = corio::ContextVar::new("user");
     /// assert_eq!(USER.get(), None);
     /// ```
     pub const fn new(name: &'static str) -> ContextVar<T> {
@@ -166,7 +166,7 @@ impl<T> ContextVar<T> {
     /// was never set (Python's `ContextVar(name, default=...)`).
     ///
     /// ```
-    /// static DEPTH: corio_executor::ContextVar<u32> = corio_executor::ContextVar::with_default("depth", 0);
+    /// static DEPTH: corio::ContextVar<u32> = corio::ContextVar::with_default("depth", 0);
     /// assert_eq!(DEPTH.get(), Some(0));
     /// ```
     pub const fn with_default(name: &'static str, default: T) -> ContextVar<T> {
@@ -181,7 +181,7 @@ impl<T> ContextVar<T> {
     /// The variable's name.
     ///
     /// ```
-    /// let v = corio_executor::ContextVar::<u8>::new("level");
+    /// let v = corio::ContextVar::<u8>::new("level");
     /// assert_eq!(v.name(), "level");
     /// ```
     pub fn name(&self) -> &'static str {
@@ -211,8 +211,8 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
     /// the default, or `None`.
     ///
     /// ```
-    /// static V: corio_executor::ContextVar<&str> = corio_executor::ContextVar::new("v");
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// static V: corio::ContextVar<&str> = corio::ContextVar::new("v");
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     assert_eq!(V.get(), None);
     ///     let _ = V.set("x");
@@ -235,7 +235,7 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
     /// [`reset`](ContextVar::reset) takes to restore the previous value.
     ///
     /// ```
-    /// static V: corio_executor::ContextVar<u8> = corio_executor::ContextVar::new("v");
+    /// static V: corio::ContextVar<u8> = corio::ContextVar::new("v");
     /// let token = V.set(1);
     /// assert_eq!(V.get(), Some(1));
     /// V.reset(token);
@@ -271,7 +271,7 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
     /// context (another task or thread): Python raises `ValueError` there.
     ///
     /// ```
-    /// static V: corio_executor::ContextVar<u8> = corio_executor::ContextVar::new("v");
+    /// static V: corio::ContextVar<u8> = corio::ContextVar::new("v");
     /// V.set(1);
     /// let token = V.set(2);
     /// assert_eq!(token.old_value(), Some(&1));
@@ -323,7 +323,7 @@ impl<T> fmt::Debug for ContextVar<T> {
 /// [`ContextVar::reset`] (Python's `contextvars.Token`).
 ///
 /// ```
-/// static V: corio_executor::ContextVar<u8> = corio_executor::ContextVar::new("v");
+/// static V: corio::ContextVar<u8> = corio::ContextVar::new("v");
 /// let t = V.set(3);
 /// assert_eq!(t.old_value(), None); // it was unset
 /// ```
@@ -340,7 +340,7 @@ impl<T: 'static> Token<T> {
     /// `Token.MISSING`).
     ///
     /// ```
-    /// static V: corio_executor::ContextVar<u8> = corio_executor::ContextVar::new("v");
+    /// static V: corio::ContextVar<u8> = corio::ContextVar::new("v");
     /// let _ = V.set(1);
     /// assert_eq!(V.set(2).old_value(), Some(&1));
     /// ```

@@ -45,7 +45,7 @@ use crate::task::{poll_cancelled, Cancelled};
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
 /// use corio_executor::io::{Direction, Interest, PollEvented};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let (a, mut b) = UnixStream::pair().unwrap();
 ///     a.set_nonblocking(true).unwrap();
@@ -79,7 +79,7 @@ impl<S: AsRawFd> PollEvented<S> {
     ///
     /// ```
     /// use corio_executor::io::{Interest, PollEvented};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     ///     a.set_nonblocking(true).unwrap();
@@ -120,7 +120,7 @@ impl<S: AsRawFd> PollEvented<S> {
     ///
     /// ```
     /// # use corio_executor::io::{Interest, PollEvented};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// # a.set_nonblocking(true).unwrap();
@@ -140,7 +140,7 @@ impl<S: AsRawFd> PollEvented<S> {
     /// ```
     /// use std::io::Write;
     /// use corio_executor::io::{Direction, Interest, PollEvented};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     ///     a.set_nonblocking(true).unwrap();
@@ -188,7 +188,7 @@ impl<S: AsRawFd> PollEvented<S> {
     ///
     /// ```
     /// # use corio_executor::io::{Interest, PollEvented};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// # a.set_nonblocking(true).unwrap();

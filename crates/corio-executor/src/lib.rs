@@ -17,10 +17,10 @@
 //! # Example
 //!
 //! ```
-//! let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+//! let rt = corio::Runtime::builder().workers(2).build().unwrap();
 //! let sum = rt.run(async {
-//!     let a = corio_executor::spawn(async { 1 });
-//!     let b = corio_executor::spawn(async { 2 });
+//!     let a = corio::spawn(async { 1 });
+//!     let b = corio::spawn(async { 2 });
 //!     a.await.unwrap() + b.await.unwrap()
 //! });
 //! assert_eq!(sum, 3);
@@ -33,6 +33,7 @@ mod clock;
 mod config;
 mod context;
 mod context_var;
+pub mod hooks;
 #[cfg(not(loom))]
 pub mod io;
 mod queue;
@@ -66,7 +67,6 @@ pub mod protocols {
 }
 
 pub use blocking::{to_thread, ToThread};
-pub use context::{note_suspended, poll_proceed};
 pub use context_var::{ContextVar, Token};
 pub use runtime::{
     all_tasks, current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle,
@@ -79,6 +79,6 @@ pub use task::{
 pub use task_group::{TaskGroup, TaskGroupError};
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture, FutureError, ShutdownError};
 pub use time::{
-    interval, interval_at, sleep, sleep_until, timeout, timeout_at, timeout_scope, wait_for,
-    Interval, MissedTickBehavior, Sleep, Tick, Timeout, TimeoutError, TimeoutHandle,
+    interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep, Tick,
+    TimeoutError,
 };

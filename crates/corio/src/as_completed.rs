@@ -170,7 +170,7 @@ impl<T> Stream for AsCompleted<T> {
                 return Poll::Ready(Some(Err(AsCompletedError::Timeout(TimeoutError::new()))));
             }
         }
-        corio_executor::note_suspended(this.at);
+        corio_executor::hooks::note_suspended(this.at);
         Poll::Pending
     }
 

@@ -48,16 +48,18 @@ use std::future::Future;
 
 pub use corio_executor::{
     all_tasks, current_task, interval, interval_at, poll_cancelled, run_coroutine_threadsafe,
-    sleep, sleep_until, spawn, spawn_local, timeout, timeout_at, timeout_scope, to_thread,
-    wait_for, yield_now, Builder, CallbackId, CancelScope, Cancelled, ConcurrentFuture, ContextVar,
-    ExceptionContext, FutureError, Handle, Interval, InvalidStateError, Metrics,
-    MissedTickBehavior, Runtime, ShutdownError, Sleep, Task, TaskError, TaskGroup, TaskGroupError,
-    TaskId, TaskRef, TaskState, Tick, Timeout, TimeoutError, TimeoutHandle, ToThread, Token,
+    sleep, sleep_until, spawn, spawn_local, to_thread, yield_now, Builder, CallbackId, CancelScope,
+    Cancelled, ConcurrentFuture, ContextVar, ExceptionContext, FutureError, Handle, Interval,
+    InvalidStateError, Metrics, MissedTickBehavior, Runtime, ShutdownError, Sleep, Task, TaskError,
+    TaskGroup, TaskGroupError, TaskId, TaskRef, TaskState, Tick, TimeoutError, ToThread, Token,
     YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 
 mod shield;
 pub use shield::{cancellable, shield, Cancellable, Shield};
+
+mod timeout;
+pub use timeout::{timeout, timeout_at, timeout_scope, wait_for, Timeout, TimeoutHandle};
 
 /// Structured concurrency: [`TaskGroup`] and its children, failures and
 /// errors (asyncio's `TaskGroup`).
@@ -96,7 +98,7 @@ pub use corio_macros::test;
 #[inline]
 pub(crate) fn track<T>(out: std::task::Poll<T>) -> std::task::Poll<T> {
     if out.is_pending() {
-        corio_executor::note_suspended(std::panic::Location::caller());
+        corio_executor::hooks::note_suspended(std::panic::Location::caller());
     }
     out
 }

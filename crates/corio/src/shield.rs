@@ -104,12 +104,12 @@ impl<T> Future for Shield<T> {
             self.task = None;
             return Poll::Ready(Err(c));
         }
-        let out = match corio_executor::poll_proceed(cx) {
+        let out = match corio_executor::hooks::poll_proceed(cx) {
             Poll::Ready(()) => task.poll_outcome(cx),
             Poll::Pending => Poll::Pending,
         };
         let Poll::Ready(out) = out else {
-            corio_executor::note_suspended(at);
+            corio_executor::hooks::note_suspended(at);
             return Poll::Pending;
         };
         self.task = None;

@@ -7,7 +7,7 @@ use super::*;
 /// # Example
 ///
 /// ```
-/// let rt = corio_executor::Runtime::builder()
+/// let rt = corio::Runtime::builder()
 ///     .workers(2)
 ///     .thread_name("my-app")
 ///     .build()
@@ -49,7 +49,7 @@ impl Builder {
     /// named `corio-worker-<n>`, panics reported to stderr.
     ///
     /// ```
-    /// let rt = corio_executor::Builder::new().build().unwrap();
+    /// let rt = corio::Builder::new().build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn new() -> Builder {
@@ -72,7 +72,7 @@ impl Builder {
     /// does not start hundreds of threads (tokio's default cap is 512).
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().max_blocking_threads(2).build().unwrap();
+    /// let rt = corio::Runtime::builder().max_blocking_threads(2).build().unwrap();
     /// # drop(rt);
     /// ```
     ///
@@ -93,7 +93,7 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .blocking_keep_alive(Duration::from_secs(1))
     ///     .build()
     ///     .unwrap();
@@ -114,7 +114,7 @@ impl Builder {
     /// costs one predictable branch per poll.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().debug(true).build().unwrap();
+    /// let rt = corio::Runtime::builder().debug(true).build().unwrap();
     /// assert!(rt.handle().debug());
     /// ```
     pub fn debug(mut self, on: bool) -> Builder {
@@ -127,7 +127,7 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .debug(true)
     ///     .slow_poll_threshold(Duration::from_millis(20))
     ///     .build()
@@ -145,7 +145,7 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .shutdown_grace(Duration::from_millis(100))
     ///     .build()
     ///     .unwrap();
@@ -161,7 +161,7 @@ impl Builder {
     /// loop in the caller's thread, like asyncio's.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let here = std::thread::current().id();
     /// assert_eq!(rt.run(async move { std::thread::current().id() }), here);
     /// ```
@@ -173,7 +173,7 @@ impl Builder {
     /// The name prefix of the runtime's threads (`<name>-<index>`).
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(2).thread_name("app").build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(2).thread_name("app").build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
@@ -188,7 +188,7 @@ impl Builder {
     /// panics falls back to the default.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .exception_handler(|cx| eprintln!("[app] {cx}"))
     ///     .build()
     ///     .unwrap();
@@ -210,7 +210,7 @@ impl Builder {
     /// instance or a thread cannot be created.
     ///
     /// ```
-    /// let err = corio_executor::Runtime::builder().workers(0).build().unwrap_err();
+    /// let err = corio::Runtime::builder().workers(0).build().unwrap_err();
     /// assert!(err.to_string().contains("workers(0)"));
     /// ```
     pub fn build(self) -> io::Result<Runtime> {

@@ -10,7 +10,7 @@ use super::*;
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use corio_executor::Runtime;
+/// use corio::Runtime;
 ///
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let log = seen.clone();
@@ -22,8 +22,8 @@ use super::*;
 ///     .build()
 ///     .unwrap();
 /// rt.run(async {
-///     drop(corio_executor::spawn(async { panic!("lost") }));
-///     corio_executor::yield_now().await.unwrap();
+///     drop(corio::spawn(async { panic!("lost") }));
+///     corio::yield_now().await.unwrap();
 /// });
 /// assert_eq!(*seen.lock().unwrap(), ["lost"]);
 /// ```
@@ -39,7 +39,7 @@ impl<'a> ExceptionContext<'a> {
     /// What happened, e.g. `"Task exception was never retrieved"`.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .workers(1)
     ///     .exception_handler(|cx| {
     ///         assert_eq!(cx.message(), "Task exception was never retrieved");
@@ -51,8 +51,8 @@ impl<'a> ExceptionContext<'a> {
     ///     .build()
     ///     .unwrap();
     /// rt.run(async {
-    ///     drop(corio_executor::spawn(async { panic!("oops") }));
-    ///     corio_executor::yield_now().await.unwrap();
+    ///     drop(corio::spawn(async { panic!("oops") }));
+    ///     corio::yield_now().await.unwrap();
     /// });
     /// ```
     pub fn message(&self) -> &str {
@@ -61,7 +61,7 @@ impl<'a> ExceptionContext<'a> {
     /// The name of the task concerned, if any.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .workers(1)
     ///     .exception_handler(|cx| {
     ///         assert_eq!(cx.message(), "Task exception was never retrieved");
@@ -73,8 +73,8 @@ impl<'a> ExceptionContext<'a> {
     ///     .build()
     ///     .unwrap();
     /// rt.run(async {
-    ///     drop(corio_executor::spawn(async { panic!("oops") }));
-    ///     corio_executor::yield_now().await.unwrap();
+    ///     drop(corio::spawn(async { panic!("oops") }));
+    ///     corio::yield_now().await.unwrap();
     /// });
     /// ```
     pub fn task_name(&self) -> Option<&str> {
@@ -83,7 +83,7 @@ impl<'a> ExceptionContext<'a> {
     /// The id of the task concerned, if any.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .workers(1)
     ///     .exception_handler(|cx| {
     ///         assert_eq!(cx.message(), "Task exception was never retrieved");
@@ -95,8 +95,8 @@ impl<'a> ExceptionContext<'a> {
     ///     .build()
     ///     .unwrap();
     /// rt.run(async {
-    ///     drop(corio_executor::spawn(async { panic!("oops") }));
-    ///     corio_executor::yield_now().await.unwrap();
+    ///     drop(corio::spawn(async { panic!("oops") }));
+    ///     corio::yield_now().await.unwrap();
     /// });
     /// ```
     pub fn task_id(&self) -> Option<TaskId> {
@@ -105,7 +105,7 @@ impl<'a> ExceptionContext<'a> {
     /// The panic payload, if a panic is the cause.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .workers(1)
     ///     .exception_handler(|cx| {
     ///         assert_eq!(cx.message(), "Task exception was never retrieved");
@@ -117,8 +117,8 @@ impl<'a> ExceptionContext<'a> {
     ///     .build()
     ///     .unwrap();
     /// rt.run(async {
-    ///     drop(corio_executor::spawn(async { panic!("oops") }));
-    ///     corio_executor::yield_now().await.unwrap();
+    ///     drop(corio::spawn(async { panic!("oops") }));
+    ///     corio::yield_now().await.unwrap();
     /// });
     /// ```
     pub fn payload(&self) -> Option<&'a (dyn Any + Send)> {
@@ -127,7 +127,7 @@ impl<'a> ExceptionContext<'a> {
     /// The panic's message, if a panic is the cause.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .workers(1)
     ///     .exception_handler(|cx| {
     ///         assert_eq!(cx.message(), "Task exception was never retrieved");
@@ -139,8 +139,8 @@ impl<'a> ExceptionContext<'a> {
     ///     .build()
     ///     .unwrap();
     /// rt.run(async {
-    ///     drop(corio_executor::spawn(async { panic!("oops") }));
-    ///     corio_executor::yield_now().await.unwrap();
+    ///     drop(corio::spawn(async { panic!("oops") }));
+    ///     corio::yield_now().await.unwrap();
     /// });
     /// ```
     pub fn panic_message(&self) -> Option<&str> {

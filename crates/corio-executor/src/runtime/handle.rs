@@ -7,7 +7,7 @@ use super::*;
 /// # Example
 ///
 /// ```
-/// let rt = corio_executor::Runtime::new().unwrap();
+/// let rt = corio::Runtime::new().unwrap();
 /// let handle = rt.handle();
 /// let t = std::thread::spawn(move || handle.spawn(async { 1 })).join().unwrap();
 /// assert_eq!(rt.run(t).unwrap(), 1);
@@ -33,9 +33,9 @@ impl Handle {
     /// Outside a corio worker, with a message naming the mistake.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// # let rt = corio::Runtime::new().unwrap();
     /// rt.run(async {
-    ///     let h = corio_executor::Handle::current();
+    ///     let h = corio::Handle::current();
     ///     h.spawn(async {}).await.unwrap();
     /// });
     /// ```
@@ -46,7 +46,7 @@ impl Handle {
     /// Like [`Handle::current`], but `None` outside a corio worker.
     ///
     /// ```
-    /// assert!(corio_executor::Handle::try_current().is_none());
+    /// assert!(corio::Handle::try_current().is_none());
     /// ```
     pub fn try_current() -> Option<Handle> {
         let cx = context::worker();
@@ -67,7 +67,7 @@ impl Handle {
     /// use std::sync::{Arc, Mutex};
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let s = seen.clone();
-    /// let rt = corio_executor::Runtime::builder()
+    /// let rt = corio::Runtime::builder()
     ///     .exception_handler(move |cx| s.lock().unwrap().push(cx.message().to_owned()))
     ///     .build()
     ///     .unwrap();
@@ -81,7 +81,7 @@ impl Handle {
     /// Spawns a task on the runtime, from any thread.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let rt = corio::Runtime::new().unwrap();
     /// let task = rt.handle().spawn(async { "hi" });
     /// assert_eq!(rt.run(task).unwrap(), "hi");
     /// ```
@@ -107,7 +107,7 @@ impl Handle {
     /// [`to_thread`](crate::to_thread) does inside the runtime.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let job = rt.handle().to_thread(|| 6 * 7);
     /// assert_eq!(rt.run(job).unwrap(), 42);
     /// ```
@@ -131,7 +131,7 @@ impl Handle {
     ///
     /// ```
     /// use std::sync::mpsc;
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
     /// let (tx, rx) = mpsc::channel();
     /// for i in 0..3 {
     ///     let tx = tx.clone();
@@ -153,7 +153,7 @@ impl Handle {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
     /// let s = rt.handle().sleep(Duration::from_millis(10));
     /// let start = Instant::now();
     /// rt.run(async move { s.await.unwrap() });
@@ -170,7 +170,7 @@ impl Handle {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let at = Instant::now() + Duration::from_millis(5);
     /// let s = rt.handle().sleep_until(at);
     /// rt.run(async move { s.await.unwrap() });
@@ -184,7 +184,7 @@ impl Handle {
     /// `loop.get_debug()`); see [`Builder::debug`].
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().debug(false).build().unwrap();
+    /// let rt = corio::Runtime::builder().debug(false).build().unwrap();
     /// assert!(!rt.handle().debug());
     /// ```
     pub fn debug(&self) -> bool {
@@ -195,7 +195,7 @@ impl Handle {
     /// thread), in no particular order.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let t = rt.handle().spawn(async {});
     /// assert_eq!(rt.handle().all_tasks(), vec![t.task_ref()]);
     /// ```
@@ -212,13 +212,13 @@ impl Handle {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let h = rt.handle();
     /// rt.run(async move {
-    ///     let _t = corio_executor::TaskBuilder::new()
+    ///     let _t = corio::task::Builder::new()
     ///         .name("poller")
-    ///         .spawn(corio_executor::sleep(Duration::from_secs(3600)));
-    ///     corio_executor::yield_now().await.unwrap();
+    ///         .spawn(corio::sleep(Duration::from_secs(3600)));
+    ///     corio::yield_now().await.unwrap();
     ///     let text = h.dump();
     ///     assert!(text.contains("poller"));
     ///     assert!(text.contains("suspended"));
@@ -232,7 +232,7 @@ impl Handle {
     /// Counters describing the runtime.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
     /// assert_eq!(rt.handle().metrics().num_workers(), 2);
     /// ```
     pub fn metrics(&self) -> Metrics {

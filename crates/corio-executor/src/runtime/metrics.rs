@@ -7,9 +7,9 @@ use super::*;
 /// # Example
 ///
 /// ```
-/// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// let metrics = rt.handle().metrics();
-/// rt.run(async { corio_executor::spawn(async {}).await.unwrap() });
+/// rt.run(async { corio::spawn(async {}).await.unwrap() });
 /// drop(rt);
 /// assert_eq!(metrics.live_tasks(), 0);
 /// ```
@@ -34,10 +34,10 @@ impl Metrics {
     /// retire after the keep-alive.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let m = rt.handle().metrics();
     /// assert_eq!(m.blocking_threads(), 0);
-    /// rt.run(async { corio_executor::to_thread(|| ()).await.unwrap() });
+    /// rt.run(async { corio::to_thread(|| ()).await.unwrap() });
     /// assert_eq!(m.blocking_threads(), 1);
     /// ```
     pub fn blocking_threads(&self) -> usize {
@@ -47,7 +47,7 @@ impl Metrics {
     /// How many worker threads the runtime has (including worker 0).
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(3).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(3).build().unwrap();
     /// assert_eq!(rt.handle().metrics().num_workers(), 3);
     /// ```
     pub fn num_workers(&self) -> usize {
@@ -60,7 +60,7 @@ impl Metrics {
     /// gone: nothing leaks.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let m = rt.handle().metrics();
     /// let t = rt.handle().spawn(async {});
     /// assert_eq!(m.live_tasks(), 1);
@@ -79,10 +79,10 @@ impl Metrics {
     /// nothing.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
     /// let m = rt.handle().metrics();
     /// rt.run(async {
-    ///     corio_executor::sleep(std::time::Duration::from_millis(20)).await.unwrap();
+    ///     corio::sleep(std::time::Duration::from_millis(20)).await.unwrap();
     /// });
     /// assert!(m.worker_park_count() >= 1); // the idle worker slept meanwhile
     /// ```

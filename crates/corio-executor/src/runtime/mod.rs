@@ -73,7 +73,7 @@ pub(crate) fn spawn_thread(
 /// # Example
 ///
 /// ```
-/// let rt = corio_executor::Runtime::new().unwrap();
+/// let rt = corio::Runtime::new().unwrap();
 /// let handle = rt.handle();
 /// let from_thread = std::thread::spawn(move || handle.spawn(async { 2 }))
 ///     .join()
@@ -106,7 +106,7 @@ impl Runtime {
     /// The OS error if an epoll instance or a thread cannot be created.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let rt = corio::Runtime::new().unwrap();
     /// assert_eq!(rt.run(async { "done" }), "done");
     /// ```
     pub fn new() -> io::Result<Runtime> {
@@ -116,7 +116,7 @@ impl Runtime {
     /// A [`Builder`] to configure a runtime.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # drop(rt);
     /// ```
     pub fn builder() -> Builder {
@@ -137,9 +137,9 @@ impl Runtime {
     /// * With `main`'s own panic payload, if `main` panics.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
     /// let n = rt.run(async {
-    ///     let tasks: Vec<_> = (0..10).map(|i| corio_executor::spawn(async move { i })).collect();
+    ///     let tasks: Vec<_> = (0..10).map(|i| corio::spawn(async move { i })).collect();
     ///     let mut sum = 0;
     ///     for t in tasks { sum += t.await.unwrap(); }
     ///     sum
@@ -171,10 +171,10 @@ impl Runtime {
     /// From a thread that is already running a corio event loop.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let r = rt.try_run(async {
-    ///     corio_executor::current_task().unwrap().cancel();
-    ///     corio_executor::yield_now().await
+    ///     corio::current_task().unwrap().cancel();
+    ///     corio::yield_now().await
     /// });
     /// assert!(r.unwrap_err().is_cancelled());
     /// ```
@@ -237,18 +237,18 @@ impl Runtime {
     ///
     /// let cleaned = Arc::new(AtomicBool::new(false));
     /// let c = cleaned.clone();
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
     /// rt.run(async move {
-    ///     let t = corio_executor::spawn(async move {
-    ///         if corio_executor::sleep(Duration::from_secs(3600)).await.is_err() {
+    ///     let t = corio::spawn(async move {
+    ///         if corio::sleep(Duration::from_secs(3600)).await.is_err() {
     ///             // Cleanup may await.
-    ///             corio_executor::sleep(Duration::from_millis(5)).await.unwrap();
+    ///             corio::sleep(Duration::from_millis(5)).await.unwrap();
     ///             c.store(true, Ordering::SeqCst);
     ///         }
     ///     });
     ///     // Until it waits in its sleep (it may start on the other worker).
     ///     while t.get_stack().is_empty() {
-    ///         corio_executor::yield_now().await.unwrap();
+    ///         corio::yield_now().await.unwrap();
     ///     }
     /// });
     /// rt.shutdown();
@@ -305,7 +305,7 @@ impl Runtime {
     /// the `.await` where it is suspended. See [`Handle::dump`].
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let _t = rt.handle().spawn(async {});
     /// assert!(rt.dump().contains("1 unfinished task"));
     /// ```
@@ -316,7 +316,7 @@ impl Runtime {
     /// A handle to this runtime, usable from any thread.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::new().unwrap();
+    /// let rt = corio::Runtime::new().unwrap();
     /// let h = rt.handle();
     /// let t = h.spawn(async { 5 });
     /// assert_eq!(rt.run(t).unwrap(), 5);

@@ -31,9 +31,9 @@ pub(crate) fn current_cx() -> Option<&'static WorkerCx> {
 /// With "no running event loop" when called outside a corio worker thread.
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::new().unwrap();
+/// # let rt = corio::Runtime::new().unwrap();
 /// rt.run(async {
-///     let task = corio_executor::spawn(async { 42 });
+///     let task = corio::spawn(async { 42 });
 ///     assert_eq!(task.await.unwrap(), 42);
 /// });
 /// ```
@@ -66,11 +66,11 @@ where
 ///
 /// ```
 /// use std::rc::Rc;
-/// # let rt = corio_executor::Runtime::new().unwrap();
+/// # let rt = corio::Runtime::new().unwrap();
 /// rt.run(async {
 ///     let shared = Rc::new(5);
 ///     let s = shared.clone();
-///     let task = corio_executor::spawn_local(async move { *s + 1 });
+///     let task = corio::spawn_local(async move { *s + 1 });
 ///     assert_eq!(task.await.unwrap(), 6);
 /// });
 /// ```
@@ -104,10 +104,10 @@ where
 /// [`Handle::all_tasks`] there).
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let t = corio_executor::spawn(std::future::pending::<()>());
-///     let all = corio_executor::all_tasks();
+///     let t = corio::spawn(std::future::pending::<()>());
+///     let all = corio::all_tasks();
 ///     assert_eq!(all.len(), 2); // the main task and `t`
 ///     assert!(all.contains(&t.task_ref()));
 /// #   t.abort();
@@ -125,9 +125,9 @@ pub fn all_tasks() -> Vec<TaskRef> {
 /// `None` outside a task.
 ///
 /// ```
-/// assert!(corio_executor::current_task().is_none());
-/// # let rt = corio_executor::Runtime::new().unwrap();
-/// rt.run(async { assert!(corio_executor::current_task().is_some()) });
+/// assert!(corio::current_task().is_none());
+/// # let rt = corio::Runtime::new().unwrap();
+/// rt.run(async { assert!(corio::current_task().is_some()) });
 /// ```
 pub fn current_task() -> Option<TaskRef> {
     context::current_task_header().map(TaskRef::from_header)
@@ -140,10 +140,10 @@ pub fn current_task() -> Option<TaskRef> {
 /// (or a timeout scope it is in) has a cancellation request to deliver.
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let t = corio_executor::spawn(async { 1 });
-///     corio_executor::yield_now().await.unwrap(); // `t` runs here
+///     let t = corio::spawn(async { 1 });
+///     corio::yield_now().await.unwrap(); // `t` runs here
 ///     assert!(t.done());
 /// });
 /// ```
@@ -154,9 +154,9 @@ pub fn yield_now() -> YieldNow {
 /// The future returned by [`yield_now`].
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let yielding: corio_executor::YieldNow = corio_executor::yield_now();
+///     let yielding: corio::YieldNow = corio::yield_now();
 ///     assert!(yielding.await.is_ok());
 /// });
 /// ```
@@ -187,9 +187,9 @@ impl Future for YieldNow {
 /// Builds a task with options (asyncio's `create_task(coro, name=...)`).
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::new().unwrap();
+/// # let rt = corio::Runtime::new().unwrap();
 /// rt.run(async {
-///     let t = corio_executor::TaskBuilder::new().name("fetcher").spawn(async { 3 });
+///     let t = corio::task::Builder::new().name("fetcher").spawn(async { 3 });
 ///     assert_eq!(t.name(), "fetcher");
 ///     assert_eq!(t.await.unwrap(), 3);
 /// });
@@ -204,7 +204,7 @@ impl TaskBuilder {
     /// A builder with no options set.
     ///
     /// ```
-    /// let b = corio_executor::TaskBuilder::new();
+    /// let b = corio::task::Builder::new();
     /// # drop(b);
     /// ```
     pub fn new() -> TaskBuilder {
@@ -214,7 +214,7 @@ impl TaskBuilder {
     /// Names the task (the default is `Task-<id>`).
     ///
     /// ```
-    /// let b = corio_executor::TaskBuilder::new().name("worker");
+    /// let b = corio::task::Builder::new().name("worker");
     /// # drop(b);
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> TaskBuilder {
@@ -229,9 +229,9 @@ impl TaskBuilder {
     /// With "no running event loop" outside a corio worker thread.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// # let rt = corio::Runtime::new().unwrap();
     /// rt.run(async {
-    ///     let t = corio_executor::TaskBuilder::new().name("a").spawn(async {});
+    ///     let t = corio::task::Builder::new().name("a").spawn(async {});
     ///     t.await.unwrap();
     /// });
     /// ```
@@ -251,10 +251,10 @@ impl TaskBuilder {
     /// With "no running event loop" outside a corio worker thread.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::new().unwrap();
+    /// # let rt = corio::Runtime::new().unwrap();
     /// rt.run(async {
     ///     let rc = std::rc::Rc::new(1);
-    ///     let t = corio_executor::TaskBuilder::new().name("l").spawn_local(async move { *rc });
+    ///     let t = corio::task::Builder::new().name("l").spawn_local(async move { *rc });
     ///     assert_eq!(t.await.unwrap(), 1);
     /// });
     /// ```
@@ -270,8 +270,8 @@ impl TaskBuilder {
     /// Spawns on the runtime behind `handle`, from any thread.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::new().unwrap();
-    /// let t = corio_executor::TaskBuilder::new().name("x").spawn_on(async { 9 }, &rt.handle());
+    /// let rt = corio::Runtime::new().unwrap();
+    /// let t = corio::task::Builder::new().name("x").spawn_on(async { 9 }, &rt.handle());
     /// assert_eq!(rt.run(t).unwrap(), 9);
     /// ```
     #[track_caller]

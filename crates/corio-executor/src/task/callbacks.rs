@@ -61,9 +61,9 @@ impl std::fmt::Debug for GroupLink {
 /// [`remove_done_callback`](crate::Task::remove_done_callback).
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
-/// let t = corio_executor::spawn(async {});
+/// let t = corio::spawn(async {});
 /// let a = t.add_done_callback(|_| {});
 /// let b = t.add_done_callback(|_| {});
 /// assert_ne!(a, b);

@@ -53,7 +53,7 @@ use std::cell::Cell;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
-use super::error::{Cancelled, ScopeKind, Source};
+use super::error::{CancelScope, Cancelled, Source};
 use super::raw::Header;
 use super::state::WakeAction;
 use crate::context;
@@ -101,22 +101,22 @@ fn set_root_hint(on: bool) {
 /// use std::future::Future;
 /// use std::pin::Pin;
 /// use std::task::{Context, Poll};
-/// use corio_executor::Cancelled;
+/// use corio::Cancelled;
 ///
 /// struct Forever;
 /// impl Future for Forever {
 ///     type Output = Result<(), Cancelled>;
 ///     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-///         match corio_executor::poll_cancelled() {
+///         match corio::poll_cancelled() {
 ///             Some(c) => Poll::Ready(Err(c)),
 ///             None => Poll::Pending, // `cancel()` wakes the task: we are polled again
 ///         }
 ///     }
 /// }
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// let out = rt.run(async {
-///     let t = corio_executor::spawn(async { Forever.await });
-///     corio_executor::yield_now().await.unwrap();
+///     let t = corio::spawn(async { Forever.await });
+///     corio::yield_now().await.unwrap();
 ///     t.cancel();
 ///     t.await
 /// });
@@ -292,10 +292,79 @@ pub(crate) fn outcome(e: &super::raw::Extras, pending: bool) -> Option<Cancelled
         .then(|| Cancelled::delivered(e.cancel_message.clone(), Source::None))
 }
 
-/// The cancel scope of one timeout: see the module docs.
-#[derive(Debug, Default)]
-pub(crate) struct Scope {
-    /// Unique in the task; given when the scope first makes a request.
+/// A cancel scope: a region of a task (one future inside it) that can be
+/// cancelled on its own, the primitive under `corio::timeout` and
+/// `corio::TaskGroup` (trio's `CancelScope`).
+///
+/// The future that owns the scope polls its inner future through
+/// [`poll_in`](Scope::poll_in). After [`cancel`](Scope::cancel), the next
+/// cancellation point polled inside (a corio awaitable, or anything that
+/// calls [`poll_cancelled`]) completes with `Err(Cancelled)`, whose
+/// [`scope()`](Cancelled::scope) is the scope's kind; awaits outside the
+/// scope are not affected. When the inner future finishes,
+/// [`cancelled_caught`](Scope::cancelled_caught) says whether it let that
+/// cancellation through (then the owner reports its own outcome, such as a
+/// `TimeoutError`) or refused it with [`Cancelled::suppress`].
+///
+/// Scopes nest; a cancellation of the whole task, or of an outer scope,
+/// is delivered first and stands for the inner scopes' requests too (one
+/// `Err` per await, never one per request). A scope is used by the task
+/// that polls it, on that task's thread.
+///
+/// # Example
+///
+/// A future that cancels what it runs after its first `Pending`:
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
+/// use corio::CancelScope;
+/// use corio_executor::hooks::Scope;
+///
+/// struct CancelAfterFirstPending<F> {
+///     inner: Pin<Box<F>>,
+///     scope: Scope,
+/// }
+///
+/// impl<F: Future> Future for CancelAfterFirstPending<F> {
+///     type Output = (F::Output, bool);
+///     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+///         let this = &mut *self;
+///         let out = this.scope.poll_in(|| this.inner.as_mut().poll(cx));
+///         match out {
+///             Poll::Ready(v) => Poll::Ready((v, this.scope.cancelled_caught())),
+///             Poll::Pending => {
+///                 if !this.scope.cancel_called() {
+///                     this.scope.cancel();
+///                     cx.waker().wake_by_ref(); // deliver it at the next poll
+///                 }
+///                 Poll::Pending
+///             }
+///         }
+///     }
+/// }
+///
+/// corio::run(async {
+///     let body = async {
+///         // Pending at the first poll; the scope is cancelled meanwhile.
+///         let c = corio::sleep(std::time::Duration::from_secs(3600)).await.unwrap_err();
+///         assert_eq!(c.scope(), CancelScope::Timeout);
+///         Err::<(), _>(c)
+///     };
+///     let scoped = CancelAfterFirstPending {
+///         inner: Box::pin(body),
+///         scope: Scope::new(CancelScope::Timeout),
+///     };
+///     let (out, caught) = scoped.await;
+///     assert!(out.is_err() && caught, "the body let the scope's cancellation through");
+///     // The task itself was not cancelled: this await is not interrupted.
+///     corio::yield_now().await.unwrap();
+/// });
+/// ```
+#[derive(Debug)]
+pub struct Scope {
+    /// Unique in the process; given when the scope first makes a request.
     id: Cell<u64>,
     requested: Cell<u32>,
     delivered: Cell<u32>,
@@ -304,20 +373,44 @@ pub(crate) struct Scope {
     absorbed: Cell<bool>,
     /// The next scope out, while linked.
     parent: Cell<*const Scope>,
-    kind: ScopeKind,
+    /// Linked into this thread's chain now (inside `poll_in`).
+    linked: Cell<bool>,
+    kind: CancelScope,
 }
 
 // SAFETY: `parent` is only followed while the scope is linked, which is
-// within one poll on one thread; the cells are only touched by the thread
-// polling the task that owns the scope.
+// within one `poll_in` call on one thread; the cells are only touched by
+// the thread polling the task that owns the scope.
 unsafe impl Send for Scope {}
 
 impl Scope {
-    /// The scope of a task group's body.
-    pub(crate) fn for_task_group() -> Scope {
+    /// A scope that has not been cancelled. `kind` is what its
+    /// cancellations say they came from ([`Cancelled::scope`]).
+    ///
+    /// # Panics
+    ///
+    /// If `kind` is `CancelScope::None` or `CancelScope::Task`: a scope is
+    /// a `Timeout` or a `TaskGroup`.
+    ///
+    /// ```
+    /// let s = corio_executor::hooks::Scope::new(corio::CancelScope::Timeout);
+    /// assert!(!s.cancel_called());
+    /// ```
+    pub fn new(kind: CancelScope) -> Scope {
+        assert!(
+            matches!(kind, CancelScope::Timeout | CancelScope::TaskGroup),
+            "corio: a cancel scope is a CancelScope::Timeout or a CancelScope::TaskGroup, \
+             not {kind:?} (that is the task's own cancellation)"
+        );
         Scope {
-            kind: ScopeKind::TaskGroup,
-            ..Scope::default()
+            id: Cell::new(0),
+            requested: Cell::new(0),
+            delivered: Cell::new(0),
+            suppressed: Cell::new(0),
+            absorbed: Cell::new(false),
+            parent: Cell::new(ptr::null()),
+            linked: Cell::new(false),
+            kind,
         }
     }
 
@@ -325,44 +418,116 @@ impl Scope {
         self.requested.get() > self.delivered.get()
     }
 
-    /// Asks for the scope's future to be cancelled (the timeout expired).
-    /// Call it while the scope is not linked (before `enter`).
-    pub(crate) fn request(&self) {
+    /// Asks for the future inside to be cancelled: the next cancellation
+    /// point polled inside [`poll_in`](Scope::poll_in) delivers it. The
+    /// owner should make sure it is polled again (wake its task), and
+    /// call this outside `poll_in`.
+    ///
+    /// ```
+    /// let s = corio_executor::hooks::Scope::new(corio::CancelScope::Timeout);
+    /// s.cancel();
+    /// assert!(s.cancel_called());
+    /// ```
+    pub fn cancel(&self) {
         if self.id.get() == 0 {
             self.id.set(next_scope_id());
         }
         self.requested.set(self.requested.get() + 1);
     }
 
-    /// Whether the scope asked for a cancellation.
-    pub(crate) fn was_requested(&self) -> bool {
+    /// Whether [`cancel`](Scope::cancel) was called.
+    ///
+    /// ```
+    /// let s = corio_executor::hooks::Scope::new(corio::CancelScope::TaskGroup);
+    /// assert!(!s.cancel_called());
+    /// ```
+    pub fn cancel_called(&self) -> bool {
         self.requested.get() > 0 || self.absorbed.get()
     }
 
-    /// The scope's future finished: whether a cancellation of ours was
-    /// delivered and let through (then the scope reports a timeout).
-    pub(crate) fn let_through(&self) -> bool {
+    /// Whether a cancellation of this scope was delivered inside it and
+    /// not suppressed: once the future inside has finished, whether it
+    /// ended because of the scope (trio's `cancelled_caught`).
+    ///
+    /// ```
+    /// let s = corio_executor::hooks::Scope::new(corio::CancelScope::Timeout);
+    /// s.cancel();
+    /// assert!(!s.cancelled_caught(), "requested, not delivered");
+    /// ```
+    pub fn cancelled_caught(&self) -> bool {
         self.delivered.get() > self.suppressed.get()
     }
 
-    /// Links the scope as the innermost on this thread while its future is
-    /// polled; the guard unlinks it.
+    /// Runs `poll` (a poll of the future inside the scope) with the scope
+    /// linked as the innermost on this thread, so that the cancellation
+    /// points polled inside see its request; unlinks it after, also if
+    /// `poll` panics.
     ///
-    /// The scope must stay where it is until the guard is dropped (it sits
-    /// in a pinned future).
-    pub(crate) fn enter(&self) -> ScopeGuard<'_> {
+    /// # Panics
+    ///
+    /// If the scope is already linked (`poll_in` inside its own `poll_in`).
+    ///
+    /// ```
+    /// let s = corio_executor::hooks::Scope::new(corio::CancelScope::Timeout);
+    /// assert_eq!(s.poll_in(|| 7), 7);
+    /// ```
+    pub fn poll_in<R>(&self, poll: impl FnOnce() -> R) -> R {
+        // SAFETY: the guard is dropped at the end of this call (also on
+        // unwind), while `self` is borrowed.
+        let _linked = unsafe { self.enter() };
+        poll()
+    }
+
+    /// Links the scope as the innermost on this thread until the guard is
+    /// dropped: [`poll_in`](Scope::poll_in) without a closure, for an
+    /// owner whose `poll` is `#[track_caller]` and polls the future inside
+    /// directly, so that the `.await` location reaches that future's
+    /// awaitables (a closure would stop it).
+    ///
+    /// # Panics
+    ///
+    /// If the scope is already linked.
+    ///
+    /// # Safety
+    ///
+    /// The guard must be dropped, not leaked (`mem::forget`), and before
+    /// anything else is linked after it: while linked, the thread's scope
+    /// chain points to the scope.
+    ///
+    /// ```
+    /// let s = corio_executor::hooks::Scope::new(corio::CancelScope::Timeout);
+    /// // SAFETY: the guard is dropped at the end of the block.
+    /// let seven = {
+    ///     let _linked = unsafe { s.enter() };
+    ///     7
+    /// };
+    /// assert_eq!(seven, 7);
+    /// ```
+    pub unsafe fn enter(&self) -> ScopeGuard<'_> {
+        assert!(
+            !self.linked.replace(true),
+            "corio: a cancel scope was entered inside itself; poll the future inside it once \
+             per poll of its owner"
+        );
         self.parent
             .set(SCOPES.with(|s| s.replace(self as *const Scope)));
         if self.is_pending() {
             PENDING.with(|p| p.set(p.get() + 1));
         }
-        ScopeGuard { scope: self }
+        ScopeGuard {
+            scope: self,
+            _not_send: std::marker::PhantomData,
+        }
     }
 }
 
-/// Unlinks a scope (see [`Scope::enter`]), also when the poll panics.
-pub(crate) struct ScopeGuard<'a> {
+/// Keeps a [`Scope`] linked as the innermost on this thread; dropping it
+/// unlinks the scope. See [`Scope::enter`].
+#[must_use = "the scope is unlinked when the guard is dropped"]
+#[derive(Debug)]
+pub struct ScopeGuard<'a> {
     scope: &'a Scope,
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Drop for ScopeGuard<'_> {
@@ -372,6 +537,7 @@ impl Drop for ScopeGuard<'_> {
         }
         SCOPES.with(|s| s.set(self.scope.parent.get()));
         self.scope.parent.set(ptr::null());
+        self.scope.linked.set(false);
     }
 }
 

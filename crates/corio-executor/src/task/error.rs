@@ -18,7 +18,7 @@ use super::TaskId;
 /// # Example
 ///
 /// ```
-/// use corio_executor::Cancelled;
+/// use corio::Cancelled;
 ///
 /// let c = Cancelled::with_message("shutting down");
 /// assert_eq!(c.message(), Some("shutting down"));
@@ -45,25 +45,16 @@ pub(crate) enum Source {
     None,
     /// A `cancel()` of this task.
     Task(TaskId),
-    /// The cancel scope with this id, in this task: a timeout's expiry, or
-    /// a task group stopping its body.
-    Scope(TaskId, u64, ScopeKind),
-}
-
-/// What made a cancel scope (see `cancel.rs`).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
-pub(crate) enum ScopeKind {
-    /// `timeout`, `wait_for`, `timeout_scope`.
-    #[default]
-    Timeout,
-    /// A `TaskGroup` whose child failed, stopping the group's body.
-    TaskGroup,
+    /// The cancel scope with this id, in this task, of this kind
+    /// (`Timeout` or `TaskGroup`): a timeout's expiry, or a task group
+    /// stopping its body.
+    Scope(TaskId, u64, CancelScope),
 }
 
 /// Which request a [`Cancelled`] delivered: see [`Cancelled::scope`].
 ///
 /// ```
-/// use corio_executor::{Cancelled, CancelScope};
+/// use corio::{Cancelled, CancelScope};
 /// assert_eq!(Cancelled::new().scope(), CancelScope::None);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -86,7 +77,7 @@ impl Cancelled {
     /// A cancellation without a message.
     ///
     /// ```
-    /// assert_eq!(corio_executor::Cancelled::new().message(), None);
+    /// assert_eq!(corio::Cancelled::new().message(), None);
     /// ```
     pub fn new() -> Cancelled {
         Cancelled::default()
@@ -105,7 +96,7 @@ impl Cancelled {
     /// A cancellation carrying the message given to `cancel_with`.
     ///
     /// ```
-    /// let c = corio_executor::Cancelled::with_message("bye");
+    /// let c = corio::Cancelled::with_message("bye");
     /// assert_eq!(c.message(), Some("bye"));
     /// ```
     pub fn with_message(message: impl Into<Arc<str>>) -> Cancelled {
@@ -115,7 +106,7 @@ impl Cancelled {
     /// The message given with the request, if any.
     ///
     /// ```
-    /// assert!(corio_executor::Cancelled::new().message().is_none());
+    /// assert!(corio::Cancelled::new().message().is_none());
     /// ```
     pub fn message(&self) -> Option<&str> {
         self.inner.message.as_deref()
@@ -131,12 +122,12 @@ impl Cancelled {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use corio_executor::CancelScope;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// use corio::CancelScope;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
-    ///     let me = corio_executor::current_task().unwrap();
+    ///     let me = corio::current_task().unwrap();
     ///     me.cancel();
-    ///     let c = corio_executor::sleep(Duration::from_secs(1)).await.unwrap_err();
+    ///     let c = corio::sleep(Duration::from_secs(1)).await.unwrap_err();
     ///     assert_eq!(c.scope(), CancelScope::Task);
     ///     c.suppress(); // or `run` would see the main task end cancelled
     /// });
@@ -145,8 +136,7 @@ impl Cancelled {
         match self.inner.source {
             Source::None => CancelScope::None,
             Source::Task(_) => CancelScope::Task,
-            Source::Scope(_, _, ScopeKind::Timeout) => CancelScope::Timeout,
-            Source::Scope(_, _, ScopeKind::TaskGroup) => CancelScope::TaskGroup,
+            Source::Scope(_, _, kind) => kind,
         }
     }
 
@@ -167,10 +157,10 @@ impl Cancelled {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// let out = rt.run(async {
-    ///     let task = corio_executor::spawn(async {
-    ///         match corio_executor::sleep(Duration::from_secs(3600)).await {
+    ///     let task = corio::spawn(async {
+    ///         match corio::sleep(Duration::from_secs(3600)).await {
     ///             Ok(()) => "slept",
     ///             Err(c) => {
     ///                 c.suppress();
@@ -178,7 +168,7 @@ impl Cancelled {
     ///             }
     ///         }
     ///     });
-    ///     corio_executor::yield_now().await.unwrap();
+    ///     corio::yield_now().await.unwrap();
     ///     task.cancel();
     ///     task.await
     /// });
@@ -193,7 +183,7 @@ impl Cancelled {
     /// cancelled), rather than an error of the OS.
     ///
     /// ```
-    /// use corio_executor::Cancelled;
+    /// use corio::Cancelled;
     /// let os = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
     /// assert!(!Cancelled::is(&os));
     /// let cancelled = std::io::Error::new(std::io::ErrorKind::Interrupted, Cancelled::new());
@@ -229,11 +219,11 @@ impl std::error::Error for Cancelled {}
 /// # Example
 ///
 /// ```
-/// use corio_executor::{Runtime, TaskError};
+/// use corio::{Runtime, TaskError};
 ///
 /// let rt = Runtime::builder().workers(1).build().unwrap();
 /// let out = rt.run(async {
-///     let task = corio_executor::spawn(async { panic!("boom") });
+///     let task = corio::spawn(async { panic!("boom") });
 ///     task.await
 /// });
 /// match out {
@@ -263,7 +253,7 @@ impl TaskError {
     /// True if the task was cancelled.
     ///
     /// ```
-    /// use corio_executor::{Cancelled, TaskError};
+    /// use corio::{Cancelled, TaskError};
     /// assert!(TaskError::Cancelled(Cancelled::new()).is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
@@ -273,7 +263,7 @@ impl TaskError {
     /// True if the task panicked.
     ///
     /// ```
-    /// use corio_executor::{Cancelled, TaskError};
+    /// use corio::{Cancelled, TaskError};
     /// assert!(!TaskError::Cancelled(Cancelled::new()).is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
@@ -283,7 +273,7 @@ impl TaskError {
     /// Consumes the error and returns the panic payload, if it is a panic.
     ///
     /// ```
-    /// use corio_executor::{Cancelled, TaskError};
+    /// use corio::{Cancelled, TaskError};
     /// assert!(TaskError::Cancelled(Cancelled::new()).into_panic().is_err());
     /// ```
     pub fn into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
@@ -339,9 +329,9 @@ impl From<Cancelled> for TaskError {
 /// taken.
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
-/// let mut t = corio_executor::spawn(async { 1 });
+/// let mut t = corio::spawn(async { 1 });
 /// let e = t.try_result().unwrap_err();
 /// assert!(e.is_not_done());
 /// assert_eq!(e.to_string(), "the task is not done yet: await it, or check done() first");
@@ -365,10 +355,10 @@ impl InvalidStateError {
     /// been taken.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let mut t = corio_executor::spawn(async { 1 });
-    /// corio_executor::yield_now().await.unwrap();
+    /// let mut t = corio::spawn(async { 1 });
+    /// corio::yield_now().await.unwrap();
     /// assert_eq!(t.try_result().unwrap().unwrap(), 1);
     /// assert!(!t.try_result().unwrap_err().is_not_done());
     /// # });

@@ -25,11 +25,11 @@ thread_local! {
 /// # Example
 ///
 /// ```
-/// use corio_executor::Runtime;
+/// use corio::Runtime;
 /// let rt = Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let a = corio_executor::spawn(async {});
-///     let b = corio_executor::spawn(async {});
+///     let a = corio::spawn(async {});
+///     let b = corio::spawn(async {});
 ///     assert!(a.id() < b.id());
 /// });
 /// ```
@@ -54,9 +54,9 @@ impl TaskId {
     /// The id as a number.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {});
+    /// let t = corio::spawn(async {});
     /// assert!(t.id().as_u64() > 0);
     /// # });
     /// ```

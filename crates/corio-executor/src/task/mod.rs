@@ -86,9 +86,9 @@ use crate::context;
 /// # Example
 ///
 /// ```
-/// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+/// let rt = corio::Runtime::builder().workers(2).build().unwrap();
 /// let out = rt.run(async {
-///     let task = corio_executor::spawn(async { 6 * 7 });
+///     let task = corio::spawn(async { 6 * 7 });
 ///     assert!(!task.name().is_empty());
 ///     task.await.unwrap()
 /// });
@@ -138,11 +138,11 @@ impl<T> Task<T> {
     /// True once the task has returned, panicked or been cancelled.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(async {});
+    /// let task = corio::spawn(async {});
     /// assert!(!task.done()); // not started yet: one worker, we hold it
-    /// corio_executor::yield_now().await;
+    /// corio::yield_now().await;
     /// assert!(task.done());
     /// # });
     /// ```
@@ -155,9 +155,9 @@ impl<T> Task<T> {
     /// task ends as cancelled. Does nothing if it is already done.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// let task = corio::spawn(std::future::pending::<()>());
     /// task.abort();
     /// assert!(task.await.unwrap_err().is_cancelled());
     /// # });
@@ -179,12 +179,12 @@ impl<T> Task<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(async {
-    ///     corio_executor::sleep(Duration::from_secs(3600)).await
+    /// let task = corio::spawn(async {
+    ///     corio::sleep(Duration::from_secs(3600)).await
     /// });
-    /// corio_executor::yield_now().await.unwrap(); // let it start sleeping
+    /// corio::yield_now().await.unwrap(); // let it start sleeping
     /// assert!(task.cancel());
     /// let err = task.await.unwrap_err();
     /// assert!(err.is_cancelled());
@@ -199,15 +199,15 @@ impl<T> Task<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(async {
-    ///     let err = corio_executor::sleep(Duration::from_secs(3600)).await.unwrap_err();
+    /// let task = corio::spawn(async {
+    ///     let err = corio::sleep(Duration::from_secs(3600)).await.unwrap_err();
     ///     err.message().map(str::to_owned)
     /// });
-    /// corio_executor::yield_now().await.unwrap();
+    /// corio::yield_now().await.unwrap();
     /// task.cancel_with("closing");
-    /// let corio_executor::TaskError::Cancelled(c) = task.await.unwrap_err() else { panic!() };
+    /// let corio::TaskError::Cancelled(c) = task.await.unwrap_err() else { panic!() };
     /// assert_eq!(c.message(), Some("closing"));
     /// # });
     /// ```
@@ -220,9 +220,9 @@ impl<T> Task<T> {
     /// `cancelling()`).
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// let task = corio::spawn(std::future::pending::<()>());
     /// task.cancel();
     /// task.cancel();
     /// assert_eq!(task.cancelling(), 2);
@@ -237,9 +237,9 @@ impl<T> Task<T> {
     /// delivers its output even if a cancellation reached it.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// let task = corio::spawn(std::future::pending::<()>());
     /// task.cancel();
     /// assert_eq!(task.uncancel(), 0);
     /// # });
@@ -251,11 +251,11 @@ impl<T> Task<T> {
     /// True if the task finished as cancelled (by `cancel()` or `abort()`).
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(std::future::pending::<()>());
+    /// let task = corio::spawn(std::future::pending::<()>());
     /// task.cancel();
-    /// corio_executor::yield_now().await.unwrap();
+    /// corio::yield_now().await.unwrap();
     /// assert!(task.done() && task.cancelled());
     /// # });
     /// ```
@@ -266,9 +266,9 @@ impl<T> Task<T> {
     /// The task's id, unique in the process.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(async {});
+    /// let task = corio::spawn(async {});
     /// assert_eq!(task.name(), format!("Task-{}", task.id()));
     /// # });
     /// ```
@@ -279,9 +279,9 @@ impl<T> Task<T> {
     /// The task's name: the one it was given, or `Task-<id>`.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(async {});
+    /// let task = corio::spawn(async {});
     /// assert!(task.name().starts_with("Task-"));
     /// # });
     /// ```
@@ -292,9 +292,9 @@ impl<T> Task<T> {
     /// Renames the task.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(async {});
+    /// let task = corio::spawn(async {});
     /// task.set_name("worker");
     /// assert_eq!(task.name(), "worker");
     /// # });
@@ -311,9 +311,9 @@ impl<T> Task<T> {
     ///
     /// ```
     /// use std::future::poll_fn;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let mut t = corio_executor::spawn(async { 4 });
+    /// let mut t = corio::spawn(async { 4 });
     /// let out = poll_fn(|cx| t.poll_outcome(cx)).await;
     /// assert_eq!(out.unwrap(), 4);
     /// # });
@@ -340,11 +340,11 @@ impl<T> Task<T> {
     /// its output was already taken (by an await or an earlier call).
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let mut t = corio_executor::spawn(async { 6 });
+    /// let mut t = corio::spawn(async { 6 });
     /// assert!(t.try_result().unwrap_err().is_not_done());
-    /// corio_executor::yield_now().await.unwrap();
+    /// corio::yield_now().await.unwrap();
     /// assert_eq!(t.try_result().unwrap().unwrap(), 6);
     /// # });
     /// ```
@@ -370,11 +370,11 @@ impl<T> Task<T> {
     /// still running. Does not take the output.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async { panic!("boom") });
+    /// let t = corio::spawn(async { panic!("boom") });
     /// assert!(t.exception().is_err()); // not done yet
-    /// corio_executor::yield_now().await.unwrap();
+    /// corio::yield_now().await.unwrap();
     /// assert_eq!(t.exception().unwrap().as_deref(), Some("boom"));
     /// # });
     /// ```
@@ -390,15 +390,15 @@ impl<T> Task<T> {
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let s = seen.clone();
-    /// let t = corio_executor::spawn(async { 1 });
+    /// let t = corio::spawn(async { 1 });
     /// t.add_done_callback(move |task| s.lock().unwrap().push(task.name()));
     /// let name = t.name();
     /// t.await.unwrap();
-    /// corio_executor::yield_now().await.unwrap(); // let the callback run
+    /// corio::yield_now().await.unwrap(); // let the callback run
     /// assert_eq!(*seen.lock().unwrap(), vec![name]);
     /// # });
     /// ```
@@ -413,9 +413,9 @@ impl<T> Task<T> {
     /// (asyncio's `remove_done_callback`, which returns a count).
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {});
+    /// let t = corio::spawn(async {});
     /// let id = t.add_done_callback(|_| unreachable!());
     /// assert!(t.remove_done_callback(id));
     /// assert!(!t.remove_done_callback(id));
@@ -428,12 +428,12 @@ impl<T> Task<T> {
     /// What the task is doing now; see [`TaskState`].
     ///
     /// ```
-    /// use corio_executor::TaskState;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// use corio::TaskState;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {});
+    /// let t = corio::spawn(async {});
     /// assert_eq!(t.state(), TaskState::Scheduled);
-    /// corio_executor::yield_now().await.unwrap();
+    /// corio::yield_now().await.unwrap();
     /// assert_eq!(t.state(), TaskState::Finished);
     /// # });
     /// ```
@@ -445,12 +445,12 @@ impl<T> Task<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {
-    ///     corio_executor::sleep(Duration::from_secs(3600)).await
+    /// let t = corio::spawn(async {
+    ///     corio::sleep(Duration::from_secs(3600)).await
     /// });
-    /// corio_executor::yield_now().await.unwrap();
+    /// corio::yield_now().await.unwrap();
     /// assert_eq!(t.get_stack()[0].line(), line!() - 3);
     /// t.abort();
     /// # });
@@ -463,9 +463,9 @@ impl<T> Task<T> {
     /// [`TaskRef::print_stack`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {});
+    /// let t = corio::spawn(async {});
     /// t.print_stack(); // "Stack for <Task-… scheduled>: not suspended at a corio await"
     /// # });
     /// ```
@@ -485,9 +485,9 @@ impl<T> Task<T> {
     ///
     /// ```
     /// use std::future::poll_fn;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let mut t = corio_executor::spawn(async { 5 });
+    /// let mut t = corio::spawn(async { 5 });
     /// poll_fn(|cx| t.poll_done(cx)).await;
     /// assert!(t.done());
     /// assert_eq!(t.await.unwrap(), 5); // the output is still there
@@ -505,10 +505,10 @@ impl<T> Task<T> {
     /// set). False while it runs.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async { panic!("x") });
-    /// corio_executor::yield_now().await.unwrap();
+    /// let t = corio::spawn(async { panic!("x") });
+    /// corio::yield_now().await.unwrap();
     /// assert!(t.panicked());
     /// assert!(t.await.unwrap_err().is_panic());
     /// # });
@@ -521,9 +521,9 @@ impl<T> Task<T> {
     /// A counted reference to the task that does not own its output.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let task = corio_executor::spawn(async {});
+    /// let task = corio::spawn(async {});
     /// let r = task.task_ref();
     /// assert_eq!(r.id(), task.id());
     /// # });
@@ -595,9 +595,9 @@ impl<T> fmt::Debug for Task<T> {
 /// # Example
 ///
 /// ```
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let me = corio_executor::current_task().unwrap();
+///     let me = corio::current_task().unwrap();
 ///     assert!(me.name().starts_with("Task-"));
 ///     assert!(!me.done());
 /// });
@@ -626,9 +626,9 @@ impl TaskRef {
     /// The task's id.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// assert!(me.id().as_u64() > 0);
     /// # });
     /// ```
@@ -639,9 +639,9 @@ impl TaskRef {
     /// The task's name.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// assert_eq!(me.name(), format!("Task-{}", me.id()));
     /// # });
     /// ```
@@ -652,11 +652,11 @@ impl TaskRef {
     /// Renames the task.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// me.set_name("main");
-    /// assert_eq!(corio_executor::current_task().unwrap().name(), "main");
+    /// assert_eq!(corio::current_task().unwrap().name(), "main");
     /// # });
     /// ```
     pub fn set_name(&self, name: impl Into<String>) {
@@ -666,9 +666,9 @@ impl TaskRef {
     /// True once the task has finished.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// assert!(!corio_executor::current_task().unwrap().done());
+    /// assert!(!corio::current_task().unwrap().done());
     /// # });
     /// ```
     pub fn done(&self) -> bool {
@@ -678,9 +678,9 @@ impl TaskRef {
     /// Aborts the task; see [`Task::abort`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(std::future::pending::<()>());
+    /// let t = corio::spawn(std::future::pending::<()>());
     /// t.task_ref().abort();
     /// assert!(t.await.unwrap_err().is_cancelled());
     /// # });
@@ -693,11 +693,11 @@ impl TaskRef {
     /// itself: the request is delivered at its next await.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {
-    ///     corio_executor::current_task().unwrap().cancel();
-    ///     corio_executor::yield_now().await.is_err()
+    /// let t = corio::spawn(async {
+    ///     corio::current_task().unwrap().cancel();
+    ///     corio::yield_now().await.is_err()
     /// });
     /// assert!(t.await.unwrap_err().is_cancelled());
     /// # });
@@ -709,9 +709,9 @@ impl TaskRef {
     /// Requests cancellation with a message; see [`Task::cancel_with`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(std::future::pending::<()>());
+    /// let t = corio::spawn(std::future::pending::<()>());
     /// assert!(t.task_ref().cancel_with("stop"));
     /// # });
     /// ```
@@ -722,9 +722,9 @@ impl TaskRef {
     /// Outstanding cancellation requests; see [`Task::cancelling`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// assert_eq!(corio_executor::current_task().unwrap().cancelling(), 0);
+    /// assert_eq!(corio::current_task().unwrap().cancelling(), 0);
     /// # });
     /// ```
     pub fn cancelling(&self) -> u32 {
@@ -734,12 +734,12 @@ impl TaskRef {
     /// Withdraws one request; see [`Task::uncancel`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// me.cancel();
     /// assert_eq!(me.uncancel(), 0);
-    /// let _ = corio_executor::yield_now().await; // the request is still delivered (3.11)
+    /// let _ = corio::yield_now().await; // the request is still delivered (3.11)
     /// # });
     /// ```
     pub fn uncancel(&self) -> u32 {
@@ -749,9 +749,9 @@ impl TaskRef {
     /// True if the task finished as cancelled; see [`Task::cancelled`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// assert!(!corio_executor::current_task().unwrap().cancelled());
+    /// assert!(!corio::current_task().unwrap().cancelled());
     /// # });
     /// ```
     pub fn cancelled(&self) -> bool {
@@ -766,9 +766,9 @@ impl TaskRef {
     /// is no longer reported as "never retrieved".
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {});
+    /// let t = corio::spawn(async {});
     /// let r = t.task_ref();
     /// t.await.unwrap();
     /// assert_eq!(r.exception(), Ok(None));
@@ -790,9 +790,9 @@ impl TaskRef {
     /// Registers a done callback; see [`Task::add_done_callback`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// me.add_done_callback(|t| assert!(t.done()));
     /// # });
     /// ```
@@ -806,9 +806,9 @@ impl TaskRef {
     /// Removes a done callback; see [`Task::remove_done_callback`].
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// let id = me.add_done_callback(|_| {});
     /// assert!(me.remove_done_callback(id));
     /// # });
@@ -820,10 +820,10 @@ impl TaskRef {
     /// What the task is doing now.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
-    /// assert_eq!(me.state(), corio_executor::TaskState::Running);
+    /// let me = corio::current_task().unwrap();
+    /// assert_eq!(me.state(), corio::TaskState::Running);
     /// # });
     /// ```
     pub fn state(&self) -> TaskState {
@@ -833,9 +833,9 @@ impl TaskRef {
     /// How long ago the task was spawned (to about 10 ms).
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// assert!(me.age() < std::time::Duration::from_secs(60));
     /// # });
     /// ```
@@ -849,9 +849,9 @@ impl TaskRef {
     /// when it waits in a future that is not corio's, and once it is done.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// assert_eq!(me.location(), None); // running
     /// # });
     /// ```
@@ -868,12 +868,12 @@ impl TaskRef {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let t = corio_executor::spawn(async {
-    ///     corio_executor::sleep(Duration::from_secs(3600)).await
+    /// let t = corio::spawn(async {
+    ///     corio::sleep(Duration::from_secs(3600)).await
     /// });
-    /// corio_executor::yield_now().await.unwrap();
+    /// corio::yield_now().await.unwrap();
     /// let frame = t.task_ref().get_stack()[0];
     /// assert!(frame.file().ends_with(".rs"));
     /// t.abort();
@@ -886,9 +886,9 @@ impl TaskRef {
     /// The stack as text, in asyncio's `print_stack` format.
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let me = corio_executor::current_task().unwrap();
+    /// let me = corio::current_task().unwrap();
     /// assert!(me.format_stack().starts_with("Stack for <"));
     /// # });
     /// ```
@@ -913,9 +913,9 @@ impl TaskRef {
     /// `print_stack()`).
     ///
     /// ```
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// corio_executor::current_task().unwrap().print_stack();
+    /// corio::current_task().unwrap().print_stack();
     /// # });
     /// ```
     pub fn print_stack(&self) {
@@ -926,7 +926,7 @@ impl TaskRef {
 /// What a task is doing, as [`Task::state`] and `Runtime::dump` report it.
 ///
 /// ```
-/// assert_eq!(corio_executor::TaskState::Suspended.to_string(), "suspended");
+/// assert_eq!(corio::TaskState::Suspended.to_string(), "suspended");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TaskState {
@@ -967,8 +967,8 @@ impl TaskState {
     /// True for the three states of a finished task.
     ///
     /// ```
-    /// assert!(corio_executor::TaskState::Panicked.is_done());
-    /// assert!(!corio_executor::TaskState::Running.is_done());
+    /// assert!(corio::TaskState::Panicked.is_done());
+    /// assert!(!corio::TaskState::Running.is_done());
     /// ```
     pub fn is_done(self) -> bool {
         matches!(

@@ -74,8 +74,8 @@ use crate::task::{TaskId, TaskRef};
 /// # Example
 ///
 /// ```
-/// use corio_executor::task_group::TaskGroup;
-/// # let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+/// use corio::task_group::TaskGroup;
+/// # let rt = corio::Runtime::builder().workers(2).build().unwrap();
 /// rt.run(async {
 ///     let out = TaskGroup::<std::io::Error>::run(|tg| async move {
 ///         let a = tg.spawn(async { 1 });
@@ -129,8 +129,8 @@ struct GroupState<E> {
 /// child spawned with [`TaskGroup::spawn_try`] returned `Err`.
 ///
 /// ```
-/// use corio_executor::task_group::{Failure, TaskGroup};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// use corio::task_group::{Failure, TaskGroup};
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let err = TaskGroup::<&str>::run(|tg| async move {
 ///         tg.spawn_try(async { Err::<(), _>("no") });
@@ -172,7 +172,7 @@ impl<E> Failure<E> {
     /// The name of the task that failed (`"body"` for the group's body).
     ///
     /// ```
-    /// let f = corio_executor::task_group::Failure::<()>::Panicked {
+    /// let f = corio::task_group::Failure::<()>::Panicked {
     ///     task: None,
     ///     name: "body".into(),
     ///     message: "x".into(),
@@ -201,14 +201,14 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
 /// with no failures, is asyncio's `CancelledError`).
 ///
 /// ```
-/// use corio_executor::task_group::TaskGroup;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// use corio::task_group::TaskGroup;
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let err = TaskGroup::<String>::run(|tg| async move {
 ///         tg.spawn_try(async {
 ///             // Cancelled by the group when its sibling fails: it refuses the
 ///             // cancellation and fails in its own right.
-///             match corio_executor::sleep(std::time::Duration::from_secs(60)).await {
+///             match corio::sleep(std::time::Duration::from_secs(60)).await {
 ///                 Ok(()) => Ok(()),
 ///                 Err(cancelled) => {
 ///                     cancelled.suppress();
@@ -234,8 +234,8 @@ impl<E> TaskGroupError<E> {
     /// ended because its task was cancelled).
     ///
     /// ```
-    /// # use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// let err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
     ///     .await
@@ -250,8 +250,8 @@ impl<E> TaskGroupError<E> {
     /// The failures, by value.
     ///
     /// ```
-    /// # use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// let err = TaskGroup::<u8>::run(|tg| async move { tg.spawn_try(async { Err::<(), _>(7) }); })
     ///     .await
@@ -275,8 +275,8 @@ impl<E> TaskGroupError<E> {
     /// returns it.
     ///
     /// ```
-    /// # use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// let err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
     ///     .await
@@ -292,8 +292,8 @@ impl<E> TaskGroupError<E> {
     /// child failed).
     ///
     /// ```
-    /// # use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// let err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
     ///     .await
@@ -311,8 +311,8 @@ impl<E> TaskGroupError<E> {
     /// record of it (the body had the delivered value).
     ///
     /// ```
-    /// # use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// let mut err = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { panic!("p") }); })
     ///     .await
@@ -359,8 +359,8 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskGroupError<E> {}
 /// may be dropped freely, since the group watches the child.
 ///
 /// ```
-/// use corio_executor::task_group::TaskGroup;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// use corio::task_group::TaskGroup;
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let child = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { 4 }) })
 ///         .await
@@ -375,11 +375,11 @@ impl<T> Child<T> {
     /// The `Task` handle.
     ///
     /// ```
-    /// # use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
     /// let c = TaskGroup::<()>::run(|tg| async move { tg.spawn(async { 1 }) }).await.unwrap();
-    /// let task: corio_executor::Task<i32> = c.into_task();
+    /// let task: corio::Task<i32> = c.into_task();
     /// assert_eq!(task.await.unwrap(), 1);
     /// # });
     /// ```
@@ -435,14 +435,14 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+    /// use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(2).build().unwrap();
     /// rt.run(async {
     ///     let err = TaskGroup::<&str>::run(|tg| async move {
-    ///         tg.spawn(async { corio_executor::sleep(Duration::from_secs(3600)).await });
+    ///         tg.spawn(async { corio::sleep(Duration::from_secs(3600)).await });
     ///         tg.spawn_try(async { Err::<(), _>("bad") });
     ///         // The failure cancels the body too.
-    ///         corio_executor::sleep(Duration::from_secs(3600)).await.unwrap_err();
+    ///         corio::sleep(Duration::from_secs(3600)).await.unwrap_err();
     ///     })
     ///     .await
     ///     .unwrap_err();
@@ -474,11 +474,11 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// As [`run`](TaskGroup::run), outside a corio task.
     ///
     /// ```
-    /// use corio_executor::task_group::{Failure, TaskGroup};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// use corio::task_group::{Failure, TaskGroup};
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let err = TaskGroup::<String>::try_run(|tg| async move {
-    ///         let child = tg.spawn(async { corio_executor::sleep(std::time::Duration::from_secs(3600)).await });
+    ///         let child = tg.spawn(async { corio::sleep(std::time::Duration::from_secs(3600)).await });
     ///         let n: u32 = "forty-two".parse().map_err(|e| format!("bad input: {e}"))?;
     ///         drop(child);
     ///         Ok(n)
@@ -535,7 +535,7 @@ impl<E: Send + 'static> TaskGroup<E> {
             body: Some(Box::pin(body)),
             body_out: None,
             split,
-            scope: Scope::for_task_group(),
+            scope: Scope::new(crate::CancelScope::TaskGroup),
             cancelled: None,
             enclosing_base: None,
             finished: false,
@@ -552,8 +552,8 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// where that can happen.
     ///
     /// ```
-    /// use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let n = TaskGroup::<()>::run(|tg| async move {
     ///         let c = tg.spawn(async { 21 });
@@ -582,8 +582,8 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// As [`spawn`](TaskGroup::spawn), if the group is closing.
     ///
     /// ```
-    /// use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let child = TaskGroup::<String>::run(|tg| async move {
     ///         tg.spawn_try(async { Ok::<_, String>(5) })
@@ -625,8 +625,8 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// aborting), or the group finished.
     ///
     /// ```
-    /// use corio_executor::task_group::TaskGroup;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// use corio::task_group::TaskGroup;
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let tg = TaskGroup::<()>::run(|tg| async move {
     ///         assert!(!tg.is_closing());
@@ -816,8 +816,8 @@ fn live_children(children: &[TaskRef]) -> Vec<TaskRef> {
 /// child.
 ///
 /// ```
-/// use corio_executor::task_group::{Run, TaskGroup};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// use corio::task_group::{Run, TaskGroup};
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
 /// let run: Run<(), _> = TaskGroup::run(|_tg| async { 3 });
 /// assert_eq!(run.await.unwrap(), 3);
@@ -860,16 +860,15 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             // wakes us (`tally.rs`).
             this.group.inner.tally.register(cx.waker());
             let abort = this.group.inner.state.lock().aborting;
-            if abort && !this.scope.was_requested() {
-                this.scope.request();
+            if abort && !this.scope.cancel_called() {
+                this.scope.cancel();
             }
             if this.enclosing_base.is_none() {
                 this.enclosing_base = Some(cancel::scopes_let_through().0);
             }
-            let out = {
-                let _scope = this.scope.enter();
-                catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx)))
-            };
+            let out = this
+                .scope
+                .poll_in(|| catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx))));
             let mut body_error = None;
             match out {
                 Ok(Poll::Pending) => return Poll::Pending,
@@ -908,7 +907,7 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                 // An `Err` after a delivered, unsuppressed cancellation (the
                 // group's, the task's or an enclosing scope's) is that
                 // cancellation going on.
-                if !task_cancelled && !this.scope.let_through() && enclosing.is_none() {
+                if !task_cancelled && !this.scope.cancelled_caught() && enclosing.is_none() {
                     let me = me.expect("a task group runs in a task");
                     let failure = Failure::Error {
                         task: me.id(),
@@ -951,7 +950,7 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             let mut st = this.group.inner.state.lock();
             if !this.group.inner.tally.poll_empty(cx.waker()) {
                 drop(st);
-                crate::note_suspended(at);
+                crate::hooks::note_suspended(at);
                 return Poll::Pending;
             }
             st.close("it has finished");
@@ -996,8 +995,8 @@ fn split_result<T, E>(out: Result<T, E>) -> Result<Result<T, E>, E> {
 /// failure of the group), then the wait for every child.
 ///
 /// ```
-/// use corio_executor::task_group::{TaskGroup, TryRun};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// use corio::task_group::{TaskGroup, TryRun};
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
 /// let run = TaskGroup::<String>::try_run(|_tg| async { Ok(3) });
 /// assert_eq!(run.await.unwrap(), 3);

@@ -60,7 +60,7 @@ impl FutureError {
     /// Whether the timeout passed.
     ///
     /// ```
-    /// let e = corio_executor::FutureError::Timeout(corio_executor::TimeoutError::new());
+    /// let e = corio::FutureError::Timeout(corio::TimeoutError::new());
     /// assert!(e.is_timeout() && !e.is_cancelled());
     /// ```
     pub fn is_timeout(&self) -> bool {
@@ -70,7 +70,7 @@ impl FutureError {
     /// Whether the coroutine or the future was cancelled.
     ///
     /// ```
-    /// let e = corio_executor::FutureError::Cancelled(corio_executor::Cancelled::new());
+    /// let e = corio::FutureError::Cancelled(corio::Cancelled::new());
     /// assert!(e.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
@@ -80,7 +80,7 @@ impl FutureError {
     /// Whether the coroutine panicked.
     ///
     /// ```
-    /// assert!(!corio_executor::FutureError::Shutdown.is_panic());
+    /// assert!(!corio::FutureError::Shutdown.is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, FutureError::Panicked { .. })
@@ -125,7 +125,7 @@ impl std::error::Error for FutureError {}
 /// [`Handle::call_soon_threadsafe`] returns then).
 ///
 /// ```
-/// let e = corio_executor::ShutdownError::new();
+/// let e = corio::ShutdownError::new();
 /// assert_eq!(e.to_string(), "the corio runtime has shut down");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -137,7 +137,7 @@ impl ShutdownError {
     /// A `ShutdownError`.
     ///
     /// ```
-    /// let _ = corio_executor::ShutdownError::new();
+    /// let _ = corio::ShutdownError::new();
     /// ```
     pub fn new() -> ShutdownError {
         ShutdownError { _private: () }
@@ -218,11 +218,11 @@ impl<T: Send + 'static> Wake for Inner<T> {
 ///
 /// ```
 /// use std::time::Duration;
-/// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
+/// let rt = corio::Runtime::builder().workers(2).build().unwrap();
 /// let handle = rt.handle();
-/// let fut = corio_executor::run_coroutine_threadsafe(
+/// let fut = corio::run_coroutine_threadsafe(
 ///     async {
-///         corio_executor::sleep(Duration::from_millis(10)).await.unwrap();
+///         corio::sleep(Duration::from_millis(10)).await.unwrap();
 ///         3
 ///     },
 ///     &handle,
@@ -241,10 +241,10 @@ pub struct ConcurrentFuture<T: Send + 'static> {
 /// future is done with [`FutureError::Shutdown`].
 ///
 /// ```
-/// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// let handle = rt.handle();
 /// let fut = std::thread::spawn(move || {
-///     corio_executor::run_coroutine_threadsafe(async { 2 + 2 }, &handle)
+///     corio::run_coroutine_threadsafe(async { 2 + 2 }, &handle)
 /// })
 /// .join()
 /// .unwrap();
@@ -300,9 +300,9 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
-    /// let fut = corio_executor::run_coroutine_threadsafe(
-    ///     corio_executor::sleep(Duration::from_secs(3600)),
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
+    /// let fut = corio::run_coroutine_threadsafe(
+    ///     corio::sleep(Duration::from_secs(3600)),
     ///     &rt.handle(),
     /// );
     /// let err = fut.result(Some(Duration::from_millis(20))).unwrap_err();
@@ -333,9 +333,9 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// [`result`]: ConcurrentFuture::result
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
-    /// let fut = corio_executor::run_coroutine_threadsafe(
-    ///     corio_executor::sleep(std::time::Duration::from_secs(3600)),
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
+    /// let fut = corio::run_coroutine_threadsafe(
+    ///     corio::sleep(std::time::Duration::from_secs(3600)),
     ///     &rt.handle(),
     /// );
     /// assert!(fut.cancel());
@@ -358,8 +358,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// Whether the outcome is there (finished, cancelled, failed).
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
-    /// let fut = corio_executor::run_coroutine_threadsafe(async { 1 }, &rt.handle());
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
+    /// let fut = corio::run_coroutine_threadsafe(async { 1 }, &rt.handle());
     /// # let w = rt.handle().spawn(async {});
     /// rt.run(w).unwrap(); // let the runtime run it
     /// assert!(fut.done());
@@ -372,8 +372,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// coroutine ended cancelled.
     ///
     /// ```
-    /// let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
-    /// let fut = corio_executor::run_coroutine_threadsafe(async { 1 }, &rt.handle());
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
+    /// let fut = corio::run_coroutine_threadsafe(async { 1 }, &rt.handle());
     /// assert!(!fut.cancelled());
     /// # fut.cancel();
     /// ```
@@ -390,8 +390,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     ///
     /// ```
     /// use std::sync::mpsc;
-    /// let rt = corio_executor::Runtime::builder().workers(2).build().unwrap();
-    /// let fut = corio_executor::run_coroutine_threadsafe(async { 5 }, &rt.handle());
+    /// let rt = corio::Runtime::builder().workers(2).build().unwrap();
+    /// let fut = corio::run_coroutine_threadsafe(async { 5 }, &rt.handle());
     /// let (tx, rx) = mpsc::channel();
     /// fut.add_done_callback(move |f| tx.send(f.done()).unwrap());
     /// assert!(rx.recv().unwrap());

@@ -14,9 +14,9 @@ use crate::task::Cancelled;
 /// # Example
 ///
 /// ```
-/// use corio_executor::{interval, MissedTickBehavior};
+/// use corio::{interval, MissedTickBehavior};
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
 /// let mut iv = interval(Duration::from_millis(10));
 /// iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -74,10 +74,10 @@ pub struct Interval {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let start = Instant::now();
-///     let mut iv = corio_executor::interval(Duration::from_millis(10));
+///     let mut iv = corio::interval(Duration::from_millis(10));
 ///     for _ in 0..3 {
 ///         iv.tick().await.unwrap(); // at 0, 10 and 20 ms
 ///     }
@@ -96,10 +96,10 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let start = Instant::now() + Duration::from_millis(5);
-///     let mut iv = corio_executor::interval_at(start, Duration::from_millis(10));
+///     let mut iv = corio::interval_at(start, Duration::from_millis(10));
 ///     assert_eq!(iv.tick().await.unwrap(), start);
 /// });
 /// ```
@@ -120,9 +120,9 @@ impl Interval {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let mut iv = corio_executor::interval(Duration::from_millis(5));
+    /// let mut iv = corio::interval(Duration::from_millis(5));
     /// let first = iv.tick().await.unwrap();
     /// let second = iv.tick().await.unwrap();
     /// assert_eq!(second - first, Duration::from_millis(5));
@@ -136,9 +136,9 @@ impl Interval {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// # rt.run(async {
-    /// let mut iv = corio_executor::interval(Duration::from_millis(5));
+    /// let mut iv = corio::interval(Duration::from_millis(5));
     /// std::future::poll_fn(|cx| iv.poll_tick(cx)).await.unwrap();
     /// # });
     /// ```
@@ -163,7 +163,7 @@ impl Interval {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut iv = corio_executor::interval(Duration::from_secs(1));
+    /// let mut iv = corio::interval(Duration::from_secs(1));
     /// iv.reset();
     /// ```
     pub fn reset(&mut self) {
@@ -174,7 +174,7 @@ impl Interval {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let iv = corio_executor::interval(Duration::from_secs(1));
+    /// let iv = corio::interval(Duration::from_secs(1));
     /// assert_eq!(iv.period(), Duration::from_secs(1));
     /// ```
     pub fn period(&self) -> Duration {
@@ -184,8 +184,8 @@ impl Interval {
     /// The current missed-tick behaviour.
     ///
     /// ```
-    /// use corio_executor::MissedTickBehavior;
-    /// let iv = corio_executor::interval(std::time::Duration::from_secs(1));
+    /// use corio::MissedTickBehavior;
+    /// let iv = corio::interval(std::time::Duration::from_secs(1));
     /// assert_eq!(iv.missed_tick_behavior(), MissedTickBehavior::Burst);
     /// ```
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
@@ -195,8 +195,8 @@ impl Interval {
     /// Sets what happens when ticks are missed.
     ///
     /// ```
-    /// use corio_executor::MissedTickBehavior;
-    /// let mut iv = corio_executor::interval(std::time::Duration::from_secs(1));
+    /// use corio::MissedTickBehavior;
+    /// let mut iv = corio::interval(std::time::Duration::from_secs(1));
     /// iv.set_missed_tick_behavior(MissedTickBehavior::Delay);
     /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
@@ -208,10 +208,10 @@ impl Interval {
 ///
 /// ```
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
-/// let mut iv = corio_executor::interval(Duration::from_millis(1));
-/// let tick: corio_executor::Tick<'_> = iv.tick();
+/// let mut iv = corio::interval(Duration::from_millis(1));
+/// let tick: corio::Tick<'_> = iv.tick();
 /// assert!(tick.await.is_ok());
 /// # });
 /// ```

@@ -33,10 +33,10 @@ use crate::task::Cancelled;
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let start = Instant::now();
-///     corio_executor::sleep(Duration::from_millis(20)).await.unwrap();
+///     corio::sleep(Duration::from_millis(20)).await.unwrap();
 ///     assert!(start.elapsed() >= Duration::from_millis(20));
 /// });
 /// ```
@@ -52,10 +52,10 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let deadline = Instant::now() + Duration::from_millis(10);
-///     corio_executor::sleep_until(deadline).await.unwrap();
+///     corio::sleep_until(deadline).await.unwrap();
 ///     assert!(Instant::now() >= deadline);
 /// });
 /// ```
@@ -124,7 +124,7 @@ impl Sleep {
     /// ```
     /// use std::time::{Duration, Instant};
     /// let at = Instant::now() + Duration::from_secs(1);
-    /// assert_eq!(corio_executor::sleep_until(at).deadline(), at);
+    /// assert_eq!(corio::sleep_until(at).deadline(), at);
     /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -134,8 +134,8 @@ impl Sleep {
     ///
     /// ```
     /// use std::time::Duration;
-    /// assert!(!corio_executor::sleep(Duration::from_secs(60)).is_elapsed());
-    /// assert!(corio_executor::sleep(Duration::ZERO).is_elapsed());
+    /// assert!(!corio::sleep(Duration::from_secs(60)).is_elapsed());
+    /// assert!(corio::sleep(Duration::ZERO).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
         Instant::now() >= self.deadline
@@ -146,10 +146,10 @@ impl Sleep {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let start = Instant::now();
-    ///     let mut s = corio_executor::sleep(Duration::from_secs(3600));
+    ///     let mut s = corio::sleep(Duration::from_secs(3600));
     ///     s.reset(Instant::now() + Duration::from_millis(10));
     ///     s.await.unwrap();
     ///     assert!(start.elapsed() < Duration::from_secs(60));
@@ -215,9 +215,26 @@ impl Future for Sleep {
 
 impl Sleep {
     /// The timer part of `poll`, without the cancellation check and the
-    /// cooperative budget: for timeouts, whose own timer must not consume
-    /// a cancellation meant for the future they guard.
-    pub(crate) fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// cooperative budget: `Ready` once the deadline has passed. For a
+    /// future with a deadline around another future (`corio::timeout`):
+    /// its own timer must not consume a cancellation meant for the future
+    /// it guards. Like `poll`, it suspends once even if the deadline has
+    /// passed already.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::time::Duration;
+    /// corio::run(async {
+    ///     let mut timer = corio::sleep(Duration::from_millis(1));
+    ///     corio::current_task().unwrap().cancel();
+    ///     // Not a cancellation point: the timer still just waits.
+    ///     poll_fn(|cx| timer.poll_deadline(cx)).await;
+    ///     // The cancellation is still there for the next await.
+    ///     let c = corio::yield_now().await.unwrap_err();
+    ///     c.suppress();
+    /// });
+    /// ```
+    pub fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let this = self;
         if !this.first_poll {
             if let (Some(_), Some(shared)) = (this.key, &this.shared) {

@@ -15,7 +15,7 @@ use corio_executor::io::{Direction, Interest, PollEvented};
 /// public method, captured with `#[track_caller]`).
 pub(super) fn track<T>(at: &'static Location<'static>, p: Poll<T>) -> Poll<T> {
     if p.is_pending() {
-        corio_executor::note_suspended(at);
+        corio_executor::hooks::note_suspended(at);
     }
     p
 }

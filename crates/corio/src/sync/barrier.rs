@@ -302,7 +302,7 @@ impl Future for BarrierWait<'_> {
             wake_all(self.leave());
             return Poll::Ready(Err(BarrierError::Cancelled(c)));
         }
-        std::task::ready!(corio_executor::poll_proceed(cx));
+        std::task::ready!(corio_executor::hooks::poll_proceed(cx));
         let barrier = self.barrier;
         let mut st = barrier.state.lock();
         let ticket = match self.ticket {

@@ -303,7 +303,7 @@ impl<'a, T> Future for ConditionWait<'a, T> {
                     if let Some(cancelled) = corio_executor::poll_cancelled() {
                         return Poll::Ready(Err(ConditionCancelled { cancelled, guard }));
                     }
-                    if corio_executor::poll_proceed(cx).is_pending() {
+                    if corio_executor::hooks::poll_proceed(cx).is_pending() {
                         this.phase = Phase::Start(guard);
                         return Poll::Pending;
                     }

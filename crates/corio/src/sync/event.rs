@@ -159,7 +159,7 @@ impl Future for EventWait<'_> {
             self.leave();
             return Poll::Ready(Err(c));
         }
-        std::task::ready!(corio_executor::poll_proceed(cx));
+        std::task::ready!(corio_executor::hooks::poll_proceed(cx));
         let out = match self.key {
             None => {
                 if self.event.set.load(Ordering::Acquire) {

@@ -721,7 +721,7 @@ impl<T, O: Order<T>> Future for Put<'_, T, O> {
             let item = this.item.take().expect("checked above");
             return Poll::Ready(Err(PutError::Cancelled { cancelled, item }));
         }
-        std::task::ready!(corio_executor::poll_proceed(cx));
+        std::task::ready!(corio_executor::hooks::poll_proceed(cx));
         let q = &this.queue.inner;
         let mut st = q.state.lock();
         if let Some(key) = this.key {
@@ -808,7 +808,7 @@ impl<T, O: Order<T>> Future for Get<'_, T, O> {
             this.leave();
             return Poll::Ready(Err(GetError::Cancelled(c)));
         }
-        std::task::ready!(corio_executor::poll_proceed(cx));
+        std::task::ready!(corio_executor::hooks::poll_proceed(cx));
         let mut st = this.queue.inner.state.lock();
         if let Some(key) = this.key {
             if !st.getters.poll_notified(key, cx.waker()) {
@@ -873,7 +873,7 @@ impl<T, O: Order<T>> Future for Join<'_, T, O> {
             }
             return Poll::Ready(Err(c));
         }
-        std::task::ready!(corio_executor::poll_proceed(cx));
+        std::task::ready!(corio_executor::hooks::poll_proceed(cx));
         let mut st = this.queue.inner.state.lock();
         match this.key {
             Some(key) => {

@@ -239,7 +239,7 @@ impl Acquiring {
                 self.done = true;
                 return Poll::Ready(Err(c));
             }
-            std::task::ready!(corio_executor::poll_proceed(cx));
+            std::task::ready!(corio_executor::hooks::poll_proceed(cx));
         }
         match self.key {
             None => {

@@ -1,7 +1,7 @@
 //! Timeouts with asyncio's semantics: `timeout`, `timeout_at`, `wait_for`.
 //!
 //! A [`Timeout`] runs its future inside a *cancel scope* (see
-//! `task/cancel.rs`). When the deadline passes, the scope requests a
+//! `the executor's `hooks::Scope``). When the deadline passes, the scope requests a
 //! cancellation that only awaits inside the future receive; the future
 //! cleans up (it may await) and finishes, and only then does the timeout
 //! return, with `Err(TimeoutError)` if the future let the cancellation
@@ -17,40 +17,17 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{far_future, Sleep};
-use crate::sync::{Arc, Mutex};
-use crate::task::Scope;
+use corio_executor::hooks::Scope;
+use corio_executor::sync::{Arc, Mutex};
 
-/// The deadline of a [`timeout`] or [`wait_for`] passed before its future
-/// finished (asyncio's `TimeoutError`).
-///
-/// ```
-/// let e = corio_executor::TimeoutError::new();
-/// assert_eq!(e.to_string(), "deadline has elapsed: the future was cancelled by its timeout");
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimeoutError {
-    _private: (),
+use crate::{sleep_until, CancelScope, Sleep, TimeoutError};
+
+/// About thirty years from now: "never" for deadlines that overflow.
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(86_400 * 365 * 30))
+        .unwrap_or(now)
 }
-
-impl TimeoutError {
-    /// A `TimeoutError` (for tests and adapters).
-    ///
-    /// ```
-    /// assert_eq!(corio_executor::TimeoutError::new(), Default::default());
-    /// ```
-    pub fn new() -> TimeoutError {
-        TimeoutError { _private: () }
-    }
-}
-
-impl fmt::Display for TimeoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("deadline has elapsed: the future was cancelled by its timeout")
-    }
-}
-
-impl std::error::Error for TimeoutError {}
 
 /// Runs `future` with a time limit of `duration` (asyncio's
 /// `async with asyncio.timeout(d)`).
@@ -65,13 +42,13 @@ impl std::error::Error for TimeoutError {}
 ///
 /// ```
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let slow = corio_executor::sleep(Duration::from_secs(3600));
-///     let r = corio_executor::timeout(Duration::from_millis(10), slow).await;
+///     let slow = corio::sleep(Duration::from_secs(3600));
+///     let r = corio::timeout(Duration::from_millis(10), slow).await;
 ///     assert!(r.is_err());
 ///     let quick = async { 5 };
-///     assert_eq!(corio_executor::timeout(Duration::from_secs(1), quick).await, Ok(5));
+///     assert_eq!(corio::timeout(Duration::from_secs(1), quick).await, Ok(5));
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
@@ -86,10 +63,10 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let at = Instant::now() + Duration::from_millis(10);
-///     let r = corio_executor::timeout_at(at, corio_executor::sleep(Duration::from_secs(60))).await;
+///     let r = corio::timeout_at(at, corio::sleep(Duration::from_secs(60))).await;
 ///     assert!(r.is_err());
 ///     assert!(Instant::now() >= at);
 /// });
@@ -109,19 +86,19 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 ///
 /// ```
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     // The seed's `eternity` example: "timeout!".
 ///     let eternity = async {
-///         corio_executor::sleep(Duration::from_secs(3600)).await?;
+///         corio::sleep(Duration::from_secs(3600)).await?;
 ///         println!("yay!");
-///         Ok::<_, corio_executor::Cancelled>(())
+///         Ok::<_, corio::Cancelled>(())
 ///     };
-///     match corio_executor::wait_for(eternity, Duration::from_millis(10)).await {
-///         Err(corio_executor::TimeoutError { .. }) => println!("timeout!"),
+///     match corio::wait_for(eternity, Duration::from_millis(10)).await {
+///         Err(corio::TimeoutError { .. }) => println!("timeout!"),
 ///         Ok(_) => unreachable!(),
 ///     }
-///     assert_eq!(corio_executor::wait_for(async { 1 }, None).await, Ok(1));
+///     assert_eq!(corio::wait_for(async { 1 }, None).await, Ok(1));
 /// });
 /// ```
 pub fn wait_for<F: Future>(future: F, timeout: impl Into<Option<Duration>>) -> Timeout<F> {
@@ -138,13 +115,13 @@ pub fn wait_for<F: Future>(future: F, timeout: impl Into<Option<Duration>>) -> T
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
-///     let r = corio_executor::timeout_scope(None, |cm| async move {
+///     let r = corio::timeout_scope(None, |cm| async move {
 ///         // Decide the deadline once inside, as asyncio's timeout(None) allows.
 ///         cm.reschedule(Some(Instant::now() + Duration::from_millis(10)));
-///         corio_executor::sleep(Duration::from_secs(3600)).await?;
-///         Ok::<_, corio_executor::Cancelled>(())
+///         corio::sleep(Duration::from_secs(3600)).await?;
+///         Ok::<_, corio::Cancelled>(())
 ///     })
 ///     .await;
 ///     assert!(r.is_err());
@@ -174,12 +151,12 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// rt.run(async {
 ///     let (tx, rx) = std::sync::mpsc::channel();
-///     let r = corio_executor::timeout_scope(None, |cm| async move {
+///     let r = corio::timeout_scope(None, |cm| async move {
 ///         tx.send(cm.clone()).unwrap();
-///         corio_executor::sleep(Duration::from_millis(5)).await.unwrap();
+///         corio::sleep(Duration::from_millis(5)).await.unwrap();
 ///         "done"
 ///     })
 ///     .await;
@@ -208,11 +185,11 @@ impl TimeoutHandle {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
-    ///     let r = corio_executor::timeout_scope(Some(Instant::now()), |cm| async move {
+    ///     let r = corio::timeout_scope(Some(Instant::now()), |cm| async move {
     ///         cm.reschedule(None); // before the first await: no timeout after all
-    ///         corio_executor::sleep(Duration::from_millis(5)).await.unwrap();
+    ///         corio::sleep(Duration::from_millis(5)).await.unwrap();
     ///         7
     ///     })
     ///     .await;
@@ -238,10 +215,10 @@ impl TimeoutHandle {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let at = Instant::now() + Duration::from_secs(1);
-    ///     let r = corio_executor::timeout_scope(Some(at), |cm| async move { cm.deadline() }).await;
+    ///     let r = corio::timeout_scope(Some(at), |cm| async move { cm.deadline() }).await;
     ///     assert_eq!(r, Ok(Some(at)));
     /// });
     /// ```
@@ -253,13 +230,13 @@ impl TimeoutHandle {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
     ///     let (tx, rx) = std::sync::mpsc::channel();
-    ///     let r = corio_executor::timeout_scope(None, |cm| async move {
+    ///     let r = corio::timeout_scope(None, |cm| async move {
     ///         tx.send(cm.clone()).unwrap();
     ///         cm.reschedule(Some(std::time::Instant::now()));
-    ///         corio_executor::sleep(Duration::from_secs(3600)).await
+    ///         corio::sleep(Duration::from_secs(3600)).await
     ///     })
     ///     .await;
     ///     assert!(r.is_err());
@@ -288,9 +265,9 @@ impl fmt::Debug for TimeoutHandle {
 ///
 /// ```
 /// use std::time::Duration;
-/// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+/// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
 /// # rt.run(async {
-/// let t: corio_executor::Timeout<_> = corio_executor::timeout(Duration::from_secs(1), async { 3 });
+/// let t: corio::Timeout<_> = corio::timeout(Duration::from_secs(1), async { 3 });
 /// assert_eq!(t.await, Ok(3));
 /// # });
 /// ```
@@ -312,7 +289,7 @@ impl<F> Timeout<F> {
             inner,
             deadline,
             sleep: None,
-            scope: Scope::default(),
+            scope: Scope::new(CancelScope::Timeout),
             expired: false,
             handle: None,
         }
@@ -340,8 +317,8 @@ impl<F> Timeout<F> {
     /// ```
     /// use std::time::{Duration, Instant};
     /// let at = Instant::now() + Duration::from_secs(1);
-    /// assert_eq!(corio_executor::timeout_at(at, async {}).deadline(), Some(at));
-    /// assert_eq!(corio_executor::wait_for(async {}, None).deadline(), None);
+    /// assert_eq!(corio::timeout_at(at, async {}).deadline(), Some(at));
+    /// assert_eq!(corio::wait_for(async {}, None).deadline(), None);
     /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
@@ -352,7 +329,7 @@ impl<F> Timeout<F> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let t = corio_executor::timeout(Duration::from_secs(1), async {});
+    /// let t = corio::timeout(Duration::from_secs(1), async {});
     /// assert!(!t.expired());
     /// ```
     pub fn expired(&self) -> bool {
@@ -366,10 +343,10 @@ impl<F> Timeout<F> {
     /// ```
     /// use std::pin::pin;
     /// use std::time::{Duration, Instant};
-    /// # let rt = corio_executor::Runtime::builder().workers(1).build().unwrap();
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
     /// rt.run(async {
-    ///     let mut t = pin!(corio_executor::timeout(Duration::from_millis(1), async {
-    ///         corio_executor::sleep(Duration::from_millis(20)).await.unwrap();
+    ///     let mut t = pin!(corio::timeout(Duration::from_millis(1), async {
+    ///         corio::sleep(Duration::from_millis(20)).await.unwrap();
     ///         "done"
     ///     }));
     ///     t.as_mut().reschedule(Some(Instant::now() + Duration::from_secs(60)));
@@ -400,15 +377,13 @@ impl<F: Future> Future for Timeout<F> {
         this.sync_handle(cx);
         if !this.expired {
             if let Some(deadline) = this.deadline {
-                let sleep = this
-                    .sleep
-                    .get_or_insert_with(|| super::sleep::sleep_until(deadline));
+                let sleep = this.sleep.get_or_insert_with(|| sleep_until(deadline));
                 // The timer's own poll skips the cancellation check: a
                 // request of the task is for the future inside, not for us.
                 if sleep.poll_deadline(cx).is_ready() {
                     this.expired = true;
                     this.sleep = None;
-                    this.scope.request();
+                    this.scope.cancel();
                     if let Some(handle) = &this.handle {
                         handle.lock().expired = true;
                     }
@@ -416,7 +391,10 @@ impl<F: Future> Future for Timeout<F> {
             }
         }
         let out = {
-            let _scope = this.scope.enter();
+            // SAFETY: the guard is dropped at the end of this block. (Not
+            // `poll_in`: a closure would stop the `.await` location on its
+            // way to the awaitables inside.)
+            let _linked = unsafe { this.scope.enter() };
             // SAFETY: see above.
             unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx)
         };
@@ -431,7 +409,7 @@ impl<F: Future> Future for Timeout<F> {
             // A handle kept after the end must not keep the task alive.
             handle.lock().waker = None;
         }
-        if this.scope.let_through() {
+        if this.scope.cancelled_caught() {
             drop(v);
             Poll::Ready(Err(TimeoutError::new()))
         } else {
