@@ -140,7 +140,7 @@ impl<T> Wait<T> {
     fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
         std::mem::take(&mut self.tasks)
             .into_iter()
-            .partition(Task::done)
+            .partition(|t| t.done())
     }
 }
 
@@ -162,11 +162,11 @@ impl<T> Future for Wait<T> {
             let mut child_cx = Context::from_waker(&this.wakers[i]);
             let _ = this.tasks[i].poll_done(&mut child_cx);
         }
-        let any = this.tasks.iter().any(Task::done);
-        let all = this.tasks.iter().all(Task::done);
+        let any = this.tasks.iter().any(|t| t.done());
+        let all = this.tasks.iter().all(|t| t.done());
         let met = match this.return_when {
             ReturnWhen::FirstCompleted => any,
-            ReturnWhen::FirstException => all || this.tasks.iter().any(Task::panicked),
+            ReturnWhen::FirstException => all || this.tasks.iter().any(|t| t.panicked()),
             ReturnWhen::AllCompleted => all,
         };
         let timed_out = match &mut this.sleep {

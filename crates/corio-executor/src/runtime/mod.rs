@@ -220,7 +220,7 @@ impl Runtime {
 
     /// Shuts the runtime down asyncio's way (what `asyncio.run` does when
     /// its main coroutine returns): every unfinished task is cancelled
-    /// ([`Task::cancel`]) and the runtime keeps running while they clean
+    /// ([`TaskRef::cancel`]) and the runtime keeps running while they clean
     /// up, for at most the [grace period](Builder::shutdown_grace). Tasks
     /// spawned meanwhile are cancelled too. Those still running then are
     /// aborted (their futures dropped), and named in one report to the

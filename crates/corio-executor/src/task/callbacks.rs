@@ -58,7 +58,7 @@ impl std::fmt::Debug for GroupLink {
 }
 
 /// Identifies a done callback, for
-/// [`remove_done_callback`](crate::Task::remove_done_callback).
+/// [`remove_done_callback`](crate::TaskRef::remove_done_callback).
 ///
 /// ```
 /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();

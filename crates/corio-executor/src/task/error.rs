@@ -153,7 +153,7 @@ impl Cancelled {
     /// Call it from the task the value was delivered to (anywhere else it
     /// does nothing), while the scope that made the request is still
     /// running. Suppressing a request does not withdraw it from
-    /// [`cancelling`](crate::Task::cancelling); `uncancel` does.
+    /// [`cancelling`](crate::TaskRef::cancelling); `uncancel` does.
     ///
     /// ```
     /// use std::time::Duration;

@@ -37,7 +37,7 @@
 //!   callback runner then decides, after them; see `callbacks.rs`). Then
 //!   the task's group is told and its done callbacks are started.
 //! * **Detach.** Dropping a `Task` handle does not stop the task.
-//! * **Abort.** [`Task::abort`] sets `ABORTED` and queues the task if it is
+//! * **Abort.** [`TaskRef::abort`] sets `ABORTED` and queues the task if it is
 //!   idle; the next time a worker picks it up (or when the current poll
 //!   returns), the future is dropped, `Drop` impls run, and the task
 //!   completes as cancelled.
@@ -67,7 +67,6 @@ pub(crate) use error::panic_message;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -135,174 +134,6 @@ impl<T> Task<T> {
         unsafe { self.raw.as_ref() }
     }
 
-    /// True once the task has returned, panicked or been cancelled.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(async {});
-    /// assert!(!task.done()); // not started yet: one worker, we hold it
-    /// corio::yield_now().await;
-    /// assert!(task.done());
-    /// # });
-    /// ```
-    pub fn done(&self) -> bool {
-        self.header().is_complete()
-    }
-
-    /// Stops the task the hard, Rust-native way: its future is dropped at
-    /// the next poll point (its `Drop` impls run, no async cleanup), and the
-    /// task ends as cancelled. Does nothing if it is already done.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(std::future::pending::<()>());
-    /// task.abort();
-    /// assert!(task.await.unwrap_err().is_cancelled());
-    /// # });
-    /// ```
-    pub fn abort(&self) {
-        Header::abort(self.raw)
-    }
-
-    /// Requests cancellation, asyncio's way (`task.cancel()`): the task is
-    /// woken, and the next corio awaitable it reaches (or the one it is
-    /// suspended in) completes with `Err(Cancelled)`. The task may clean
-    /// up, awaiting normally, and ends as cancelled unless it refuses with
-    /// [`Cancelled::suppress`]. A task cancelled before it first runs never
-    /// runs its body.
-    ///
-    /// Returns false, doing nothing, if the task is already done. Calling
-    /// it again before the request is delivered counts one more request
-    /// ([`cancelling`](Task::cancelling)) but delivers only once.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(async {
-    ///     corio::sleep(Duration::from_secs(3600)).await
-    /// });
-    /// corio::yield_now().await.unwrap(); // let it start sleeping
-    /// assert!(task.cancel());
-    /// let err = task.await.unwrap_err();
-    /// assert!(err.is_cancelled());
-    /// # });
-    /// ```
-    pub fn cancel(&self) -> bool {
-        Header::cancel(self.raw, None)
-    }
-
-    /// [`cancel`](Task::cancel) with a message, which the delivered
-    /// [`Cancelled`] carries (asyncio's `cancel(msg)`).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(async {
-    ///     let err = corio::sleep(Duration::from_secs(3600)).await.unwrap_err();
-    ///     err.message().map(str::to_owned)
-    /// });
-    /// corio::yield_now().await.unwrap();
-    /// task.cancel_with("closing");
-    /// let corio::TaskError::Cancelled(c) = task.await.unwrap_err() else { panic!() };
-    /// assert_eq!(c.message(), Some("closing"));
-    /// # });
-    /// ```
-    pub fn cancel_with(&self, message: impl Into<std::sync::Arc<str>>) -> bool {
-        Header::cancel(self.raw, Some(message.into()))
-    }
-
-    /// How many cancellation requests are outstanding: `cancel()` calls
-    /// not withdrawn by [`uncancel`](Task::uncancel) (asyncio 3.11's
-    /// `cancelling()`).
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(std::future::pending::<()>());
-    /// task.cancel();
-    /// task.cancel();
-    /// assert_eq!(task.cancelling(), 2);
-    /// # });
-    /// ```
-    pub fn cancelling(&self) -> u32 {
-        self.header().cancelling()
-    }
-
-    /// Withdraws one cancellation request; returns how many remain (asyncio
-    /// 3.11's `uncancel()`). A task that finishes with none outstanding
-    /// delivers its output even if a cancellation reached it.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(std::future::pending::<()>());
-    /// task.cancel();
-    /// assert_eq!(task.uncancel(), 0);
-    /// # });
-    /// ```
-    pub fn uncancel(&self) -> u32 {
-        self.header().uncancel()
-    }
-
-    /// True if the task finished as cancelled (by `cancel()` or `abort()`).
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(std::future::pending::<()>());
-    /// task.cancel();
-    /// corio::yield_now().await.unwrap();
-    /// assert!(task.done() && task.cancelled());
-    /// # });
-    /// ```
-    pub fn cancelled(&self) -> bool {
-        self.header().state.load().is_cancelled()
-    }
-
-    /// The task's id, unique in the process.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(async {});
-    /// assert_eq!(task.name(), format!("Task-{}", task.id()));
-    /// # });
-    /// ```
-    pub fn id(&self) -> TaskId {
-        self.header().id()
-    }
-
-    /// The task's name: the one it was given, or `Task-<id>`.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(async {});
-    /// assert!(task.name().starts_with("Task-"));
-    /// # });
-    /// ```
-    pub fn name(&self) -> String {
-        self.header().name()
-    }
-
-    /// Renames the task.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let task = corio::spawn(async {});
-    /// task.set_name("worker");
-    /// assert_eq!(task.name(), "worker");
-    /// # });
-    /// ```
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.header().set_name(name.into().into_boxed_str())
-    }
-
     /// Polls for the task's outcome *without* being a cancellation point and
     /// without spending the cooperative budget: what combinators that
     /// decide for themselves what a cancellation of the awaiting task means
@@ -364,121 +195,6 @@ impl<T> Task<T> {
         }
     }
 
-    /// The panic message of a task that panicked (asyncio's `exception()`):
-    /// `Ok(None)` if it returned or was cancelled (see
-    /// [`cancelled`](Task::cancelled)), `Err(InvalidStateError)` if it is
-    /// still running. Does not take the output.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let t = corio::spawn(async { panic!("boom") });
-    /// assert!(t.exception().is_err()); // not done yet
-    /// corio::yield_now().await.unwrap();
-    /// assert_eq!(t.exception().unwrap().as_deref(), Some("boom"));
-    /// # });
-    /// ```
-    pub fn exception(&self) -> Result<Option<String>, InvalidStateError> {
-        self.task_ref_view().exception()
-    }
-
-    /// Registers `f` to run when the task finishes (asyncio's
-    /// `add_done_callback`). Callbacks never run inline: they run soon on
-    /// the runtime, in registration order, also when added to a task that
-    /// has already finished. `f` sees the finished task (done, cancelled,
-    /// panic message, name). A panic in `f` goes to the exception handler.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let seen = Arc::new(Mutex::new(Vec::new()));
-    /// let s = seen.clone();
-    /// let t = corio::spawn(async { 1 });
-    /// t.add_done_callback(move |task| s.lock().unwrap().push(task.name()));
-    /// let name = t.name();
-    /// t.await.unwrap();
-    /// corio::yield_now().await.unwrap(); // let the callback run
-    /// assert_eq!(*seen.lock().unwrap(), vec![name]);
-    /// # });
-    /// ```
-    pub fn add_done_callback<F>(&self, f: F) -> CallbackId
-    where
-        F: FnOnce(&TaskRef) + Send + 'static,
-    {
-        Header::add_done_callback(self.raw, Box::new(f))
-    }
-
-    /// Removes a callback that has not run yet; true if it was there
-    /// (asyncio's `remove_done_callback`, which returns a count).
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let t = corio::spawn(async {});
-    /// let id = t.add_done_callback(|_| unreachable!());
-    /// assert!(t.remove_done_callback(id));
-    /// assert!(!t.remove_done_callback(id));
-    /// # });
-    /// ```
-    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
-        self.header().remove_done_callback(id)
-    }
-
-    /// What the task is doing now; see [`TaskState`].
-    ///
-    /// ```
-    /// use corio::TaskState;
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let t = corio::spawn(async {});
-    /// assert_eq!(t.state(), TaskState::Scheduled);
-    /// corio::yield_now().await.unwrap();
-    /// assert_eq!(t.state(), TaskState::Finished);
-    /// # });
-    /// ```
-    pub fn state(&self) -> TaskState {
-        TaskState::of(self.header())
-    }
-
-    /// Where the task is suspended; see [`TaskRef::get_stack`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let t = corio::spawn(async {
-    ///     corio::sleep(Duration::from_secs(3600)).await
-    /// });
-    /// corio::yield_now().await.unwrap();
-    /// assert_eq!(t.get_stack()[0].line(), line!() - 3);
-    /// t.abort();
-    /// # });
-    /// ```
-    pub fn get_stack(&self) -> Vec<&'static Location<'static>> {
-        self.task_ref_view().get_stack()
-    }
-
-    /// Prints where the task is suspended to stderr; see
-    /// [`TaskRef::print_stack`].
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let t = corio::spawn(async {});
-    /// t.print_stack(); // "Stack for <Task-… scheduled>: not suspended at a corio await"
-    /// # });
-    /// ```
-    pub fn print_stack(&self) {
-        self.task_ref_view().print_stack()
-    }
-
-    /// A borrowed `TaskRef` view of this task, without touching the
-    /// reference count.
-    fn task_ref_view(&self) -> ManuallyDrop<TaskRef> {
-        ManuallyDrop::new(TaskRef { raw: self.raw })
-    }
-
     /// Polls for the task to finish without taking its output (what
     /// `wait` needs: the caller awaits the task afterwards). `cx`'s waker is
     /// woken when it finishes.
@@ -501,23 +217,6 @@ impl<T> Task<T> {
         }
     }
 
-    /// True if the task finished with a panic (asyncio: `exception()` is
-    /// set). False while it runs.
-    ///
-    /// ```
-    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// # rt.run(async {
-    /// let t = corio::spawn(async { panic!("x") });
-    /// corio::yield_now().await.unwrap();
-    /// assert!(t.panicked());
-    /// assert!(t.await.unwrap_err().is_panic());
-    /// # });
-    /// ```
-    pub fn panicked(&self) -> bool {
-        let s = self.header().state.load();
-        s.is_complete() && s.is_panicked()
-    }
-
     /// A counted reference to the task that does not own its output.
     ///
     /// ```
@@ -530,6 +229,19 @@ impl<T> Task<T> {
     /// ```
     pub fn task_ref(&self) -> TaskRef {
         TaskRef::from_header(self.raw)
+    }
+}
+
+/// A `Task` is also a [`TaskRef`]: every query and control of the task
+/// (`cancel`, `done`, `name`, `add_done_callback`, ...) is `TaskRef`'s.
+impl<T> std::ops::Deref for Task<T> {
+    type Target = TaskRef;
+
+    fn deref(&self) -> &TaskRef {
+        // SAFETY: `TaskRef` is `repr(transparent)` over the `NonNull<Header>`
+        // it holds, and the borrow cannot outlive the handle's reference.
+        // A `&TaskRef` never drops the reference it points at.
+        unsafe { &*(&self.raw as *const NonNull<Header> as *const TaskRef) }
     }
 }
 
@@ -602,6 +314,7 @@ impl<T> fmt::Debug for Task<T> {
 ///     assert!(!me.done());
 /// });
 /// ```
+#[repr(transparent)]
 pub struct TaskRef {
     raw: NonNull<Header>,
 }
@@ -612,6 +325,23 @@ unsafe impl Send for TaskRef {}
 unsafe impl Sync for TaskRef {}
 
 impl TaskRef {
+    /// True if the task finished with a panic (asyncio: `exception()` is
+    /// set). False while it runs.
+    ///
+    /// ```
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
+    /// # rt.run(async {
+    /// let t = corio::spawn(async { panic!("x") });
+    /// corio::yield_now().await.unwrap();
+    /// assert!(t.panicked());
+    /// assert!(t.await.unwrap_err().is_panic());
+    /// # });
+    /// ```
+    pub fn panicked(&self) -> bool {
+        let s = self.header().state.load();
+        s.is_complete() && s.is_panicked()
+    }
+
     pub(crate) fn from_header(raw: NonNull<Header>) -> TaskRef {
         // SAFETY: callers hold a reference while calling.
         unsafe { raw.as_ref() }.ref_inc();
@@ -675,7 +405,7 @@ impl TaskRef {
         self.header().is_complete()
     }
 
-    /// Aborts the task; see [`Task::abort`].
+    /// Aborts the task; see [`TaskRef::abort`].
     ///
     /// ```
     /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -689,7 +419,7 @@ impl TaskRef {
         Header::abort(self.raw)
     }
 
-    /// Requests cancellation; see [`Task::cancel`]. A task may cancel
+    /// Requests cancellation; see [`TaskRef::cancel`]. A task may cancel
     /// itself: the request is delivered at its next await.
     ///
     /// ```
@@ -706,7 +436,7 @@ impl TaskRef {
         Header::cancel(self.raw, None)
     }
 
-    /// Requests cancellation with a message; see [`Task::cancel_with`].
+    /// Requests cancellation with a message; see [`TaskRef::cancel_with`].
     ///
     /// ```
     /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -719,7 +449,7 @@ impl TaskRef {
         Header::cancel(self.raw, Some(message.into()))
     }
 
-    /// Outstanding cancellation requests; see [`Task::cancelling`].
+    /// Outstanding cancellation requests; see [`TaskRef::cancelling`].
     ///
     /// ```
     /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -731,7 +461,7 @@ impl TaskRef {
         self.header().cancelling()
     }
 
-    /// Withdraws one request; see [`Task::uncancel`].
+    /// Withdraws one request; see [`TaskRef::uncancel`].
     ///
     /// ```
     /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -746,7 +476,7 @@ impl TaskRef {
         self.header().uncancel()
     }
 
-    /// True if the task finished as cancelled; see [`Task::cancelled`].
+    /// True if the task finished as cancelled; see [`TaskRef::cancelled`].
     ///
     /// ```
     /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -762,7 +492,7 @@ impl TaskRef {
 impl TaskRef {
     /// The panic message of a task that panicked; `Ok(None)` if it returned
     /// or was cancelled; `Err(InvalidStateError)` while it runs. See
-    /// [`Task::exception`]. As in asyncio, this *retrieves* the panic: it
+    /// [`TaskRef::exception`]. As in asyncio, this *retrieves* the panic: it
     /// is no longer reported as "never retrieved".
     ///
     /// ```
@@ -787,7 +517,7 @@ impl TaskRef {
         Ok(message)
     }
 
-    /// Registers a done callback; see [`Task::add_done_callback`].
+    /// Registers a done callback; see [`TaskRef::add_done_callback`].
     ///
     /// ```
     /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -803,7 +533,7 @@ impl TaskRef {
         Header::add_done_callback(self.raw, Box::new(f))
     }
 
-    /// Removes a done callback; see [`Task::remove_done_callback`].
+    /// Removes a done callback; see [`TaskRef::remove_done_callback`].
     ///
     /// ```
     /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -923,7 +653,7 @@ impl TaskRef {
     }
 }
 
-/// What a task is doing, as [`Task::state`] and `Runtime::dump` report it.
+/// What a task is doing, as [`TaskRef::state`] and `Runtime::dump` report it.
 ///
 /// ```
 /// assert_eq!(corio::TaskState::Suspended.to_string(), "suspended");
