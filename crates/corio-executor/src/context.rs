@@ -132,10 +132,22 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     })
 }
 
-/// The worker context of this thread, if it is running a corio worker.
+/// Runs `f` with the worker context of this thread, if it is running a
+/// corio worker (`None` otherwise). The reference cannot leave `f`.
 #[inline]
-pub(crate) fn worker() -> *const WorkerCx {
-    WORKER.with(|w| w.get())
+pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&WorkerCx>) -> R) -> R {
+    let cx = WORKER.with(|w| w.get());
+    // SAFETY: a non-null pointer was installed by `enter_worker`, whose
+    // guard lives on this thread's stack for as long as the worker runs
+    // (every call made here happens inside it), and the borrow handed to
+    // `f` cannot outlive the call.
+    f(unsafe { cx.as_ref() })
+}
+
+/// Whether this thread is running a corio worker (of any runtime).
+#[inline]
+pub(crate) fn on_worker_thread() -> bool {
+    WORKER.with(|w| !w.get().is_null())
 }
 
 /// Marks this thread as running the worker `cx` until the guard drops.

@@ -96,11 +96,8 @@ impl<S: AsRawFd> PollEvented<S> {
             // An idle peer that parked while no worker had sources sleeps
             // without a timeout; wake one so that it parks again with the
             // helping interval (I/O helping, `scheduler/worker.rs`).
-            let cx = context::worker();
-            if !cx.is_null() {
-                // SAFETY: the worker context outlives the calls made on its
-                // thread.
-                let cx = unsafe { &*cx };
+            context::with_worker(|cx| {
+                let Some(cx) = cx else { return };
                 if cx.shared.num_workers > 1 {
                     for (i, remote) in cx.shared.remotes.iter().enumerate() {
                         if i != cx.core.index {
@@ -108,7 +105,7 @@ impl<S: AsRawFd> PollEvented<S> {
                         }
                     }
                 }
-            }
+            });
         }
         Ok(PollEvented {
             source: Some(source),
@@ -243,12 +240,14 @@ impl<S: AsRawFd + fmt::Debug> fmt::Debug for PollEvented<S> {
 /// is awake keeps its sources: they are busy there, and moving them back
 /// and forth would cost two `epoll_ctl` calls per steal.
 fn follow_the_task(registration: &Registration) {
-    let cx = context::worker();
-    if cx.is_null() {
-        return;
-    }
-    // SAFETY: the worker context outlives the calls made on its thread.
-    let cx = unsafe { &*cx };
+    context::with_worker(|cx| {
+        if let Some(cx) = cx {
+            follow_the_task_to(cx, registration);
+        }
+    });
+}
+
+fn follow_the_task_to(cx: &crate::scheduler::WorkerCx, registration: &Registration) {
     let shared = &*cx.shared;
     let here = &shared.io[cx.core.index];
     if shared.num_workers == 1 || registration.is_in(here) {
@@ -266,11 +265,9 @@ fn follow_the_task(registration: &Registration) {
 /// The reactor handle of the current worker.
 #[track_caller]
 fn current_io_handle() -> corio_reactor::IoHandle {
-    let cx = context::worker();
-    if !cx.is_null() {
-        // SAFETY: the worker context outlives the calls made on its thread.
-        let cx = unsafe { &*cx };
-        return cx.shared.io[cx.core.index].clone();
+    let here = context::with_worker(|cx| cx.map(|cx| cx.shared.io[cx.core.index].clone()));
+    if let Some(io) = here {
+        return io;
     }
     panic!(
         "corio: an I/O object was created with no running event loop: this thread is not a \

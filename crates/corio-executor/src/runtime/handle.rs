@@ -49,13 +49,11 @@ impl Handle {
     /// assert!(corio::Handle::try_current().is_none());
     /// ```
     pub fn try_current() -> Option<Handle> {
-        let cx = context::worker();
-        if cx.is_null() {
-            return None;
-        }
-        // SAFETY: the worker context outlives everything run on its thread.
-        let shared = unsafe { &(*cx).shared }.clone();
-        Some(Handle { shared })
+        context::with_worker(|cx| {
+            cx.map(|cx| Handle {
+                shared: cx.shared.clone(),
+            })
+        })
     }
 
     /// Sends a report that is not a panic to the runtime's exception

@@ -182,7 +182,7 @@ impl Runtime {
     where
         F: Future + 'static,
     {
-        if !context::worker().is_null() {
+        if context::on_worker_thread() {
             panic!(
                 "corio: `run` was called from a thread that is already running a corio \
                  event loop (nested run). Inside async code, spawn the future with \

@@ -13,13 +13,6 @@ pub(crate) fn no_running_loop(what: &str) -> ! {
     )
 }
 
-pub(crate) fn current_cx() -> Option<&'static WorkerCx> {
-    let cx = context::worker();
-    // SAFETY: the worker context outlives everything run on its thread; the
-    // `'static` does not escape the callers below.
-    (!cx.is_null()).then(|| unsafe { &*cx })
-}
-
 /// Spawns a task on the current runtime (asyncio's `create_task`).
 ///
 /// The task starts running soon, concurrently with the caller; await the
@@ -52,8 +45,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match current_cx() {
-        Some(cx) => Shared::spawn(&cx.shared, future, NO_OWNER, name),
+    match context::with_worker(|cx| cx.map(|cx| cx.shared.clone())) {
+        Some(shared) => Shared::spawn(&shared, future, NO_OWNER, name),
         None => no_running_loop("spawn"),
     }
 }
@@ -89,8 +82,8 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match current_cx() {
-        Some(cx) => Shared::spawn(&cx.shared, future, cx.core.index, name),
+    match context::with_worker(|cx| cx.map(|cx| (cx.shared.clone(), cx.core.index))) {
+        Some((shared, index)) => Shared::spawn(&shared, future, index, name),
         None => no_running_loop("spawn_local"),
     }
 }
@@ -115,8 +108,8 @@ where
 /// ```
 #[track_caller]
 pub fn all_tasks() -> Vec<TaskRef> {
-    match current_cx() {
-        Some(cx) => cx.shared.all_tasks(),
+    match context::with_worker(|cx| cx.map(|cx| cx.shared.all_tasks())) {
+        Some(tasks) => tasks,
         None => no_running_loop("all_tasks"),
     }
 }

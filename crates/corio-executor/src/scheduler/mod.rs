@@ -223,13 +223,11 @@ impl Schedule for Hook {
         if owner != NO_OWNER {
             // A `!Send` task completes on its own worker (during a run, or
             // at shutdown, when the count no longer matters).
-            if let Some(cx) = self
-                .shared
-                .current_worker()
-                .filter(|cx| cx.core.index == owner)
-            {
-                cx.unpin();
-            }
+            self.shared.with_current_worker(|cx| {
+                if let Some(cx) = cx.filter(|cx| cx.core.index == owner) {
+                    cx.unpin();
+                }
+            });
         }
         self.shared.registry.remove(task)
     }
@@ -264,7 +262,7 @@ impl Schedule for Hook {
             return None;
         }
         let class = pool::class_of(layout)?;
-        Some(match self.shared.current_worker() {
+        Some(self.shared.with_current_worker(|cx| match cx {
             Some(cx) => {
                 let block =
                     cx.core
@@ -277,31 +275,33 @@ impl Schedule for Hook {
                 self.shared.pool.alloc_remote(class),
                 pool::REMOTE_ORIGIN as u32,
             ),
-        })
+        }))
     }
 
     unsafe fn free_block(self, block: NonNull<u8>, layout: Layout, origin: u32) {
-        let cx = self.shared.current_worker();
-        if origin == NO_ORIGIN {
-            // SAFETY: a global allocation of `layout` (caller's contract).
-            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
-        } else {
-            let origin = origin as usize;
-            let class = pool::class_of(layout).expect("a pooled task has a size class");
-            match cx {
-                Some(cx) if cx.core.index == origin => {
-                    // SAFETY: the block came from this worker's cache, for
-                    // `class`.
-                    unsafe { cx.core.cache.borrow_mut().free(class, block) }
+        let here = self.shared.with_current_worker(|cx| {
+            if origin == NO_ORIGIN {
+                // SAFETY: a global allocation of `layout` (caller's contract).
+                unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+            } else {
+                let origin = origin as usize;
+                let class = pool::class_of(layout).expect("a pooled task has a size class");
+                match cx {
+                    Some(cx) if cx.core.index == origin => {
+                        // SAFETY: the block came from this worker's cache, for
+                        // `class`.
+                        unsafe { cx.core.cache.borrow_mut().free(class, block) }
+                    }
+                    // SAFETY: the block came from `origin`'s cache, for
+                    // `class`; the pool outlives this call (we still hold
+                    // the `Arc<Shared>`).
+                    _ => unsafe { self.shared.pool.give_back(origin, class, block) },
                 }
-                // SAFETY: the block came from `origin`'s cache, for `class`;
-                // the pool outlives this call (we still hold the
-                // `Arc<Shared>`).
-                _ => unsafe { self.shared.pool.give_back(origin, class, block) },
             }
-        }
+            cx.map(|cx| cx.core.index)
+        });
         let registry = &self.shared.registry;
-        registry.dealloc(registry.shard_of_worker(cx.map(|cx| cx.core.index)));
+        registry.dealloc(registry.shard_of_worker(here));
         // `self` (and its `Arc<Shared>`) drops here, after the block is back.
     }
 }
@@ -382,17 +382,11 @@ impl Shared {
         Ok((shared, cores))
     }
 
-    /// The worker context of this thread, if it is a worker of this runtime.
+    /// Runs `f` with the worker context of this thread if it is a worker
+    /// of this runtime (`None` otherwise).
     #[inline]
-    pub(crate) fn current_worker(&self) -> Option<&WorkerCx> {
-        let cx = context::worker();
-        if cx.is_null() {
-            return None;
-        }
-        // SAFETY: the worker context outlives every call made on its thread
-        // while it is installed.
-        let cx = unsafe { &*cx };
-        std::ptr::eq(Arc::as_ptr(&cx.shared), self).then_some(cx)
+    pub(crate) fn with_current_worker<R>(&self, f: impl FnOnce(Option<&WorkerCx>) -> R) -> R {
+        context::with_worker(|cx| f(cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), self))))
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -432,10 +426,10 @@ impl Shared {
         let context = crate::context_var::capture();
         // A worker's cached coarse time (refreshed every few dozen polls
         // and on waking up); a clock read from other threads.
-        let now = match this.current_worker() {
+        let now = this.with_current_worker(|cx| match cx {
             Some(cx) => cx.core.now_centis.get(),
             None => crate::clock::now_centis(),
-        };
+        });
         let (raw, notified, join) = task::allocate(future, hook, id, owner, name, context, now);
         if this.slow_poll.is_some() {
             let at = std::panic::Location::caller();
@@ -444,8 +438,10 @@ impl Shared {
         prepare(raw.header());
         if owner != NO_OWNER {
             // Bound to the worker spawning it (`spawn_local`, the main task).
-            let cx = this.current_worker().filter(|cx| cx.core.index == owner);
-            cx.expect("a !Send task is spawned on its own worker").pin();
+            this.with_current_worker(|cx| {
+                let cx = cx.filter(|cx| cx.core.index == owner);
+                cx.expect("a !Send task is spawned on its own worker").pin();
+            });
         }
         match this.registry.insert(raw) {
             Ok(()) => this.schedule(notified, Push::Spawn),
@@ -463,12 +459,12 @@ impl Shared {
     /// Queues a notified task (see [`Push`] for where it goes).
     pub(crate) fn schedule(&self, task: Notified, how: Push) {
         let owner = task.header().owner();
-        match self.current_worker() {
+        self.with_current_worker(|cx| match cx {
             Some(cx) if owner == NO_OWNER || owner == cx.core.index => {
                 cx.schedule_local(task, how, owner != NO_OWNER)
             }
             _ => self.schedule_remote(task, owner),
-        }
+        })
     }
 
     fn schedule_remote(&self, task: Notified, owner: usize) {
@@ -539,7 +535,7 @@ impl Shared {
 
     /// A thread outside the runtime submitted work (see `external_submits`).
     pub(crate) fn note_external_submit(&self) {
-        if context::worker().is_null() {
+        if !context::on_worker_thread() {
             self.external_submits.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -160,11 +160,9 @@ pub struct Header {
     context: UnsafeCell<VarContext>,
 }
 
-/// `Header::owner` of a task that may run on any worker.
+/// `Header::owner` of a task that may run on any worker (the header
+/// stores owners in a `u32`, and this one as `u32::MAX`).
 pub(crate) const NO_OWNER: usize = usize::MAX;
-
-/// [`NO_OWNER`] as stored in the header.
-const OWNER_NONE: u32 = u32::MAX;
 
 // SAFETY: the header is shared between threads by design; every field is
 // either immutable after creation, atomic, behind a lock, or an `UnsafeCell`
@@ -207,7 +205,7 @@ impl Header {
     /// The worker this task is bound to, or [`NO_OWNER`].
     pub(crate) fn owner(&self) -> usize {
         match self.owner {
-            OWNER_NONE => NO_OWNER,
+            u32::MAX => NO_OWNER,
             w => w as usize,
         }
     }
@@ -474,7 +472,7 @@ where
             vtable: vtable::<F, S>(),
             id,
             owner: if owner == NO_OWNER {
-                OWNER_NONE
+                u32::MAX
             } else {
                 u32::try_from(owner).expect("corio: worker index fits in u32")
             },

@@ -311,7 +311,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// ```
     #[track_caller]
     pub fn result(&self, timeout: Option<Duration>) -> Result<T, FutureError> {
-        if !self.inner.slot.is_done() && !context::worker().is_null() {
+        if !self.inner.slot.is_done() && context::on_worker_thread() {
             panic!(
                 "corio: ConcurrentFuture::result() was called on a corio worker thread while \
                  the coroutine is still running: blocking here stalls the event loop and can \

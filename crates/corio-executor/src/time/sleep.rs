@@ -168,10 +168,8 @@ impl Sleep {
     }
 
     fn register(&mut self, waker: &Waker) {
-        let cx = context::worker();
-        let worker = if !cx.is_null() {
-            // SAFETY: the worker context outlives every poll on its thread.
-            let cx = unsafe { &*cx };
+        let here = context::with_worker(|cx| {
+            let cx = cx?;
             if !self
                 .shared
                 .as_ref()
@@ -179,7 +177,10 @@ impl Sleep {
             {
                 self.shared = Some(cx.shared.clone());
             }
-            cx.core.index
+            Some(cx.core.index)
+        });
+        let worker = if let Some(index) = here {
+            index
         } else if self.shared.is_some() {
             0
         } else {
