@@ -1,14 +1,13 @@
-//! Models the counting protocol of a task group (`task_group/tally.rs`):
-//! children joining under the group's lock, finishing without it, the
-//! wakeup of the task waiting for zero, failures waking it, and the one
-//! strong reference the unfinished children hold together.
+//! Models the counting protocol of a task group (`corio`'s
+//! `task_group/tally.rs`): children joining under the group's lock,
+//! finishing without it, the wakeup of the task waiting for zero, failures
+//! waking it, and the group's lifetime.
 //!
-//! The group is a loom `Arc<Group>`; children hold only a raw pointer to
-//! it, as real children do (their link), and the reference that keeps it
-//! alive is taken when `join` says the count left zero and released when
-//! `leave` says it came back. `Group`'s `Drop` asserts that no child is
-//! still counted, so freeing it while a child can still reach it fails the
-//! model, and loom reports a leaked reference if one is never released.
+//! The group is a loom `Arc<Group>`; each child holds a clone of it, as a
+//! real child's link does, dropped after its `leave`. `Group`'s `Drop`
+//! asserts that no child is still counted, so freeing it while a child can
+//! still reach it fails the model, and loom reports a leaked reference if
+//! one is never released.
 //!
 //! The waiting task blocks on a loom condvar between polls until its waker
 //! fires: a lost wakeup is a loom deadlock.
@@ -20,7 +19,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::task::Waker;
 
 use common::Kick;
-use corio_executor::protocols::Tally;
+use corio::protocols::Tally;
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
@@ -43,38 +42,27 @@ impl Drop for Group {
     }
 }
 
-/// A child's link: a plain pointer to its group.
-#[derive(Clone, Copy)]
-struct Link(*const Group);
+/// A child's link: a reference to its group.
+struct Link(Arc<Group>);
 
-// SAFETY: the group is `Sync`; the model checks that it outlives the links.
-unsafe impl Send for Link {}
-
-/// Spawns a child: joins under the state lock, taking the children's
-/// reference on the first join, as `TaskGroup::spawn` does.
+/// Spawns a child: joins under the state lock, as `TaskGroup::spawn`
+/// does; the link takes its reference.
 fn join(group: &Arc<Group>) -> Link {
     let _st = group.state.lock().unwrap();
-    if group.tally.join() {
-        // SAFETY: `group` is a live `Arc`.
-        unsafe { Arc::increment_strong_count(Arc::as_ptr(group)) };
-    }
-    Link(Arc::as_ptr(group))
+    group.tally.join();
+    Link(group.clone())
 }
 
-/// A child finishes, optionally with a failure, as `child_done` does.
+/// A child finishes, optionally with a failure, as `child_done` does; the
+/// link is dropped after.
 fn finish(link: Link, failed: bool) {
-    // SAFETY: this child is unfinished, so the children's reference keeps
-    // the group alive (what the model checks).
-    let group = unsafe { &*link.0 };
+    let group = &*link.0;
     if failed {
         *group.state.lock().unwrap() += 1;
         group.tally.wake();
     }
-    if group.tally.leave() {
-        // SAFETY: the count reached zero: the children's reference is ours
-        // to release, once; the group is not touched after.
-        unsafe { Arc::decrement_strong_count(link.0) };
-    }
+    group.tally.leave();
+    drop(link);
 }
 
 /// Blocks until `ready` (polled with the waker registered) holds.
@@ -123,10 +111,10 @@ fn the_last_child_wakes_the_waiting_group_and_the_group_lives_until_it_returns()
 }
 
 /// A child joins while the previous last child is leaving (the count goes
-/// 1 → 0 → 1): each epoch's reference is taken and released once, and the
-/// group outlives both children even when the waiting side lets go early.
+/// 1 → 0 → 1): the group outlives both children even when the waiting
+/// side lets go early, and is freed once.
 #[test]
-fn a_join_racing_the_last_leave_keeps_the_references_paired() {
+fn a_join_racing_the_last_leave_frees_the_group_once_after_both() {
     loom::model(|| {
         let (group, drops) = new_group();
         let first = join(&group);

@@ -79,3 +79,120 @@
 
 pub use crate::context::{note_suspended, poll_proceed};
 pub use crate::task::cancel::{poll_cancelled, Scope, ScopeGuard};
+pub use crate::task::cancel::{rearm, scopes_let_through};
+pub use crate::task::ChildSink;
+
+use std::future::Future;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use crate::scheduler::Shared;
+use crate::task::{Cancelled, Header, Task, TaskRef, NO_OWNER};
+use crate::Handle;
+
+/// Spawns `future` on `handle`'s runtime as a task linked to `sink`, the
+/// way a task group spawns its children.
+///
+/// `link` runs once, with the new task, before it can run anywhere: return
+/// true to link it (then `sink.child_done` is called when it finishes,
+/// and its panic is `sink`'s to report: nothing reports it as "never
+/// retrieved"), or false to refuse it (it is dropped without running, as
+/// if aborted at once). Whatever `link` records about the task (in a list
+/// of children, say) is therefore in place before the task can finish or
+/// be cancelled.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// use corio::TaskRef;
+/// use corio_executor::hooks::{self, ChildSink};
+///
+/// struct Count(AtomicUsize);
+/// impl ChildSink for Count {
+///     fn child_done(&self, child: &TaskRef) {
+///         assert!(child.done());
+///         self.0.fetch_add(1, Ordering::SeqCst);
+///     }
+/// }
+///
+/// corio::run(async {
+///     let sink = Arc::new(Count(AtomicUsize::new(0)));
+///     let handle = corio::Handle::current();
+///     let kept = hooks::spawn_linked(&handle, async { 1 }, sink.clone(), |_| true);
+///     let refused = hooks::spawn_linked(&handle, async { 2 }, sink.clone(), |_| false);
+///     assert_eq!(kept.await.unwrap(), 1);
+///     assert!(refused.await.unwrap_err().is_cancelled());
+///     assert_eq!(sink.0.load(Ordering::SeqCst), 1);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_linked<F>(
+    handle: &Handle,
+    future: F,
+    sink: Arc<dyn ChildSink>,
+    link: impl FnOnce(&TaskRef) -> bool,
+) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Shared::spawn_with(&handle.shared, future, NO_OWNER, None, |header: &Header| {
+        let ptr = NonNull::from(header);
+        if link(TaskRef::borrowed(&ptr)) {
+            header.link_to_group(sink);
+        } else {
+            // Never polled: dropped when a worker picks it up.
+            Header::abort(ptr);
+        }
+    })
+}
+
+/// The cancellation the current task would end with if it finished now:
+/// `Some` if a request of its own is pending, or was delivered and not
+/// suppressed (asyncio: a `CancelledError` is propagating), carrying the
+/// latest request's message. `None` outside a task. A task group asks this
+/// when its body finishes, to tell a body that let its task's
+/// cancellation through from one that finished normally.
+///
+/// ```
+/// corio::run(async {
+///     assert!(corio_executor::hooks::current_task_cancellation().is_none());
+///     corio::current_task().unwrap().cancel_with("bye");
+///     let c = corio_executor::hooks::current_task_cancellation().unwrap();
+///     assert_eq!(c.message(), Some("bye"));
+///     corio::yield_now().await.unwrap_err().suppress();
+///     assert!(corio_executor::hooks::current_task_cancellation().is_none());
+/// });
+/// ```
+pub fn current_task_cancellation() -> Option<Cancelled> {
+    let task = crate::context::current_task_header()?;
+    // SAFETY: the current task is alive while it is being polled.
+    let task = unsafe { task.as_ref() };
+    task.is_being_cancelled()
+        .then(|| match task.cancel_message() {
+            Some(m) => Cancelled::with_message(m),
+            None => Cancelled::new(),
+        })
+}
+
+/// Refuses one delivered, unsuppressed cancellation of the current task,
+/// as if the value delivered had been [`Cancelled::suppress`]ed: for a
+/// combinator that decides the cancellation loses to something else (a
+/// task group whose children failed reports the failures, and the task
+/// goes on). Does nothing outside a task or when there is none.
+///
+/// ```
+/// corio::run(async {
+///     corio::current_task().unwrap().cancel();
+///     let _ = corio::yield_now().await; // delivered, not suppressed
+///     assert!(corio_executor::hooks::current_task_cancellation().is_some());
+///     corio_executor::hooks::refuse_current_task_cancellation();
+///     assert!(corio_executor::hooks::current_task_cancellation().is_none());
+/// });
+/// ```
+pub fn refuse_current_task_cancellation() {
+    if let Some(task) = crate::context::current_task_header() {
+        // SAFETY: the current task is alive while it is being polled.
+        unsafe { task.as_ref() }.suppress_one_delivery();
+    }
+}

@@ -45,7 +45,6 @@ mod spin;
 #[doc(hidden)]
 pub mod sync;
 mod task;
-pub mod task_group;
 mod threadsafe;
 mod time;
 
@@ -61,7 +60,6 @@ pub mod protocols {
     pub use crate::scheduler::pool::ReturnStack;
     pub use crate::task::new_task;
     pub use crate::task::raw::{Header, Notified, Schedule};
-    pub use crate::task_group::tally::Tally;
     pub use crate::threadsafe::slot::Slot;
     pub use crate::time::driver::{TimerSlot, NEVER, NO_WATCHER};
 }
@@ -76,7 +74,6 @@ pub use task::{
     poll_cancelled, CallbackId, CancelScope, Cancelled, InvalidStateError, Task, TaskError, TaskId,
     TaskRef, TaskState,
 };
-pub use task_group::{TaskGroup, TaskGroupError};
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture, FutureError, ShutdownError};
 pub use time::{
     interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep, Tick,

@@ -51,8 +51,8 @@ pub use corio_executor::{
     sleep, sleep_until, spawn, spawn_local, to_thread, yield_now, Builder, CallbackId, CancelScope,
     Cancelled, ConcurrentFuture, ContextVar, ExceptionContext, FutureError, Handle, Interval,
     InvalidStateError, Metrics, MissedTickBehavior, Runtime, ShutdownError, Sleep, Task, TaskError,
-    TaskGroup, TaskGroupError, TaskId, TaskRef, TaskState, Tick, TimeoutError, ToThread, Token,
-    YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
+    TaskId, TaskRef, TaskState, Tick, TimeoutError, ToThread, Token, YieldNow,
+    DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 
 mod shield;
@@ -61,9 +61,16 @@ pub use shield::{cancellable, shield, Cancellable, Shield};
 mod timeout;
 pub use timeout::{timeout, timeout_at, timeout_scope, wait_for, Timeout, TimeoutHandle};
 
-/// Structured concurrency: [`TaskGroup`] and its children, failures and
-/// errors (asyncio's `TaskGroup`).
-pub use corio_executor::task_group;
+pub mod task_group;
+pub use task_group::{TaskGroup, TaskGroupError};
+
+/// The protocols the loom models in `loom-tests/` drive directly (besides
+/// the public API): present only under `--cfg loom`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod protocols {
+    pub use crate::task_group::tally::Tally;
+}
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs
 /// it with [`corio::run`](run). `#[corio::main(workers = 1)]` picks the

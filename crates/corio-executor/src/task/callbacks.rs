@@ -15,12 +15,11 @@
 //!   under the lock), so callbacks added while it runs still run in order,
 //!   by the same runner. A panic in a callback is caught and sent to the
 //!   exception handler; the next callback still runs.
-//! * **A group link** is the runtime's (a `TaskGroup` watching a child):
-//!   a reference to the group, kept inline in
-//!   the extras (no allocation besides the extras themselves). The group is
-//!   told inline, on the completing thread, after the outcome is stored and
-//!   the joiner woken; it must be quick and must not block. The link is
-//!   made before the child can run, so it never finds the child finished.
+//! * **A link** (a `TaskGroup` watching a child, `hooks::spawn_linked`):
+//!   a [`ChildSink`] kept in the extras. The sink is told inline, on the
+//!   completing thread, after the outcome is stored and the joiner woken;
+//!   it must be quick and must not block. The link is made before the
+//!   child can run, so it never finds the child finished.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU64;
@@ -33,23 +32,20 @@ use super::TaskRef;
 /// A user callback: sees the finished task.
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
-/// What a task group implements to hear about its children finishing.
-pub(crate) trait ChildSink: Send + Sync {
-    /// The child finished (inline, on the completing thread).
-    fn child_done(&self, child: &Header);
+/// What hears about a linked task finishing (a task group watching its
+/// children): see [`hooks::spawn_linked`](crate::hooks::spawn_linked).
+pub trait ChildSink: Send + Sync + 'static {
+    /// `child` finished: called once, inline on the thread that completed
+    /// it, after its outcome is stored and its awaiter woken. It must be
+    /// quick and must not block; a panic in it goes to the exception
+    /// handler.
+    fn child_done(&self, child: &TaskRef);
 }
 
-/// A child's link to its task group (in the child's extras): a plain
-/// pointer, without a reference count of its own. The group keeps itself
-/// alive while it has unfinished children (one reference for all of them),
-/// so the pointer is valid until `child_done` returns.
+/// A child's link (in its extras).
 pub(crate) struct GroupLink {
-    sink: *const dyn ChildSink,
+    sink: std::sync::Arc<dyn ChildSink>,
 }
-
-// SAFETY: the sink is `Sync` (`ChildSink: Send + Sync`) and outlives the
-// link (see above); the pointer is only used to call `child_done`.
-unsafe impl Send for GroupLink {}
 
 impl std::fmt::Debug for GroupLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,14 +140,10 @@ impl Header {
             })
     }
 
-    /// Links a task that has not been queued yet to its task group: the
-    /// group is told when it finishes, and reports its panic (so nothing
-    /// else reports it as never retrieved).
-    ///
-    /// # Safety
-    ///
-    /// `sink` stays alive until its `child_done` for this task returns.
-    pub(crate) unsafe fn link_to_group(&self, sink: *const dyn ChildSink) {
+    /// Links a task that has not been queued yet to `sink`: it is told
+    /// when the task finishes, and reports its panic (so nothing else
+    /// reports it as never retrieved).
+    pub(crate) fn link_to_group(&self, sink: std::sync::Arc<dyn ChildSink>) {
         self.with_extras(|e| {
             e.group = Some(GroupLink { sink });
             e.panic_observed = true;
@@ -172,11 +164,8 @@ impl Header {
             (e.group.take(), start)
         });
         if let Some(link) = group {
-            // SAFETY: the group outlives its unfinished children (the
-            // contract of `link_to_group`); this child is unfinished until
-            // `child_done` returns.
-            let sink = unsafe { &*link.sink };
-            let told = catch_unwind(AssertUnwindSafe(|| sink.child_done(header)));
+            let child = TaskRef::borrowed(&ptr);
+            let told = catch_unwind(AssertUnwindSafe(|| link.sink.child_done(child)));
             if let Err(payload) = told {
                 header.report_panic("a task group's completion hook panicked", &*payload);
             }

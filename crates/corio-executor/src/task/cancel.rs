@@ -232,7 +232,31 @@ pub(crate) fn suppress(c: &Cancelled) {
 /// not count it as let through. A task group does this when its failures
 /// win over the cancellation (asyncio's `uncancel(); cancel()`). False if
 /// `c` is not such a cancellation.
-pub(crate) fn rearm(c: &Cancelled) -> bool {
+///
+/// ```
+/// use std::future::{poll_fn, Future};
+/// use std::task::Poll;
+/// use corio::CancelScope;
+/// use corio_executor::hooks::{self, Scope};
+///
+/// corio::run(async {
+///     let scope = Scope::new(CancelScope::Timeout);
+///     scope.cancel();
+///     let mut a = std::pin::pin!(corio::yield_now());
+///     let mut b = std::pin::pin!(corio::yield_now());
+///     let (rearmed, again) = poll_fn(|cx| {
+///         Poll::Ready(scope.poll_in(|| {
+///             let Poll::Ready(Err(c)) = a.as_mut().poll(cx) else { unreachable!() };
+///             let rearmed = hooks::rearm(&c);
+///             (rearmed, b.as_mut().poll(cx))
+///         }))
+///     })
+///     .await;
+///     assert!(rearmed);
+///     assert!(matches!(again, Poll::Ready(Err(_))), "the scope asked again");
+/// });
+/// ```
+pub fn rearm(c: &Cancelled) -> bool {
     let Source::Scope(task, scope_id, _) = c.source() else {
         return false;
     };
@@ -264,7 +288,30 @@ pub(crate) fn rearm(c: &Cancelled) -> bool {
 /// delivered and not suppressed: how many, and the outermost one. A task
 /// group compares the count before and after its body to see whether the
 /// body let such a cancellation through.
-pub(crate) fn scopes_let_through() -> (u32, Option<Cancelled>) {
+///
+/// ```
+/// use std::future::{poll_fn, Future};
+/// use std::task::Poll;
+/// use corio::CancelScope;
+/// use corio_executor::hooks::{self, Scope};
+///
+/// corio::run(async {
+///     assert_eq!(hooks::scopes_let_through().0, 0);
+///     let scope = Scope::new(CancelScope::Timeout);
+///     scope.cancel();
+///     let mut a = std::pin::pin!(corio::yield_now());
+///     let (count, outermost) = poll_fn(|cx| {
+///         Poll::Ready(scope.poll_in(|| {
+///             assert!(matches!(a.as_mut().poll(cx), Poll::Ready(Err(_))));
+///             hooks::scopes_let_through()
+///         }))
+///     })
+///     .await;
+///     assert_eq!(count, 1);
+///     assert_eq!(outermost.unwrap().scope(), CancelScope::Timeout);
+/// });
+/// ```
+pub fn scopes_let_through() -> (u32, Option<Cancelled>) {
     let Some(task) = context::current_task_header() else {
         return (0, None);
     };

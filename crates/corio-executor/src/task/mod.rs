@@ -53,9 +53,8 @@ pub(crate) mod raw;
 mod state;
 
 pub use callbacks::CallbackId;
-pub(crate) use callbacks::ChildSink;
+pub use callbacks::ChildSink;
 pub use cancel::poll_cancelled;
-pub(crate) use cancel::Scope;
 pub(crate) use cancel::{cancel_enter_task, cancel_leave_task};
 pub use error::{CancelScope, Cancelled, InvalidStateError, TaskError};
 pub use id::TaskId;
@@ -238,10 +237,7 @@ impl<T> std::ops::Deref for Task<T> {
     type Target = TaskRef;
 
     fn deref(&self) -> &TaskRef {
-        // SAFETY: `TaskRef` is `repr(transparent)` over the `NonNull<Header>`
-        // it holds, and the borrow cannot outlive the handle's reference.
-        // A `&TaskRef` never drops the reference it points at.
-        unsafe { &*(&self.raw as *const NonNull<Header> as *const TaskRef) }
+        TaskRef::borrowed(&self.raw)
     }
 }
 
@@ -340,6 +336,15 @@ impl TaskRef {
     pub fn panicked(&self) -> bool {
         let s = self.header().state.load();
         s.is_complete() && s.is_panicked()
+    }
+
+    /// A `TaskRef` borrowed from a pointer that holds a reference, without
+    /// touching the count.
+    pub(crate) fn borrowed(raw: &NonNull<Header>) -> &TaskRef {
+        // SAFETY: `TaskRef` is `repr(transparent)` over the pointer; the
+        // borrow cannot outlive the reference behind `raw`, and a
+        // `&TaskRef` never drops it.
+        unsafe { &*(raw as *const NonNull<Header> as *const TaskRef) }
     }
 
     pub(crate) fn from_header(raw: NonNull<Header>) -> TaskRef {

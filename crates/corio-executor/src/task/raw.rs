@@ -303,11 +303,6 @@ impl Header {
         self.state.load().is_complete()
     }
 
-    /// The state word, for inspection.
-    pub(crate) fn state(&self) -> &State {
-        &self.state
-    }
-
     pub(crate) fn ref_inc(&self) {
         self.state.ref_inc()
     }

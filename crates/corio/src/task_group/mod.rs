@@ -6,11 +6,12 @@
 //! cancelling them), the failures so far, and whether it is *aborting* (a
 //! failure was seen) or *closed* (no more spawns); beside it, the `Tally`
 //! of unfinished children and the waker of the task running
-//! [`TaskGroup::run`] (`tally.rs`: the count, the wakeup at zero, and why a
-//! child's link to its group needs no reference count).
+//! [`TaskGroup::run`] (`tally.rs`: the count and the wakeup at zero).
 //!
-//! * **Children** are spawned with a group link (`callbacks.rs`), made
-//!   before the child can run, and put in the list under the lock. A
+//! * **Children** are spawned linked to the group
+//!   (`corio_executor::hooks::spawn_linked`: the link holds a reference to
+//!   the group and is made before the child can run), and put in the list
+//!   under the lock. A
 //!   finishing child leaves the tally (no lock), records a panic as a
 //!   failure first, and wakes the group when it is the last one or a
 //!   failure arrives. A child's `Err` (children spawned with
@@ -20,7 +21,7 @@
 //! * **The first failure aborts the group**: every live child gets
 //!   `cancel()` (asyncio's, catchable), spawning becomes an error, and the
 //!   body is cancelled through a *cancel scope* of the group's own (like a
-//!   timeout's, `task/cancel.rs`): the awaits inside the body receive
+//!   timeout's, `corio_executor::hooks::Scope`): the awaits inside the body receive
 //!   `Err(Cancelled)` with [`CancelScope::TaskGroup`](crate::CancelScope),
 //!   and the group absorbs that cancellation when the body finishes. The
 //!   task running the group is never `cancel()`ed, so its
@@ -39,7 +40,6 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -47,14 +47,10 @@ pub(crate) mod tally;
 
 use tally::Tally;
 
-use crate::context;
-use crate::runtime::Handle;
-use crate::sync::{AtomicUsize, Mutex, Ordering};
-use crate::task::cancel;
-use crate::task::{
-    panic_message, poll_cancelled, Cancelled, ChildSink, Header, Scope, Task, TaskError,
-};
-use crate::task::{TaskId, TaskRef};
+use corio_executor::hooks::{self, ChildSink, Scope};
+use corio_executor::sync::{AtomicUsize, Mutex, Ordering};
+
+use crate::{poll_cancelled, CancelScope, Cancelled, Handle, Task, TaskError, TaskId, TaskRef};
 
 /// asyncio's `TaskGroup`: spawn children into it; leaving waits for all of
 /// them; the first failing child (a panic, or an `Err` from a child
@@ -535,7 +531,7 @@ impl<E: Send + 'static> TaskGroup<E> {
             body: Some(Box::pin(body)),
             body_out: None,
             split,
-            scope: Scope::new(crate::CancelScope::TaskGroup),
+            scope: Scope::new(CancelScope::TaskGroup),
             cancelled: None,
             enclosing_base: None,
             finished: false,
@@ -651,44 +647,21 @@ impl<E: Send + 'static> TaskGroup<E> {
         // slab (and linked) before anything can finish or cancel it.
         let mut rejected = None;
         let inner = &self.inner;
-        let task = crate::scheduler::Shared::spawn_with(
-            &self.inner.handle.shared,
-            future,
-            crate::task::NO_OWNER,
-            None,
-            |header: &Header| {
-                let linked = {
-                    let mut st = inner.state.lock();
-                    if st.closed {
-                        rejected = Some(st.close_reason);
-                        false
-                    } else {
-                        if st.children.len() >= 2 * st.swept_len.max(32) {
-                            st.children.retain(|c| !c.done());
-                            st.swept_len = st.children.len();
-                        }
-                        st.children
-                            .push(TaskRef::from_header(NonNull::from(header)));
-                        if inner.tally.join() {
-                            // The children's reference (see `Inner::live`).
-                            // SAFETY: `inner` is a live `Arc`.
-                            unsafe { Arc::increment_strong_count(Arc::as_ptr(inner)) };
-                        }
-                        true
-                    }
-                };
-                if linked {
-                    let sink: *const Inner<E> = Arc::as_ptr(inner);
-                    let sink: *const dyn ChildSink = sink;
-                    // SAFETY: the children's reference keeps `inner` alive
-                    // until this child's `child_done` returns.
-                    unsafe { header.link_to_group(sink) };
-                } else {
-                    // Never polled: dropped when a worker picks it up.
-                    Header::abort(NonNull::from(header));
-                }
-            },
-        );
+        let sink: Arc<dyn ChildSink> = inner.clone();
+        let task = hooks::spawn_linked(&inner.handle, future, sink, |child| {
+            let mut st = inner.state.lock();
+            if st.closed {
+                rejected = Some(st.close_reason);
+                return false;
+            }
+            if st.children.len() >= 2 * st.swept_len.max(32) {
+                st.children.retain(|c| !c.done());
+                st.swept_len = st.children.len();
+            }
+            st.children.push(child.clone());
+            inner.tally.join();
+            true
+        });
         if let Some(why) = rejected {
             drop(task);
             panic!(
@@ -702,18 +675,18 @@ impl<E: Send + 'static> TaskGroup<E> {
 
 impl<E: Send + 'static> ChildSink for Inner<E> {
     /// A child finished (told by its group link, on the completing thread).
-    fn child_done(&self, header: &Header) {
+    fn child_done(&self, child: &TaskRef) {
         // The child's outcome is decided: a panic is a failure; an `Err`
         // it returned is one unless the child ended cancelled (it let a
         // cancellation through, so the `Err` is that cancellation).
-        let held = self.take_held_error(header.id());
-        let failure = match header.panic_message() {
+        let held = self.take_held_error(child.id());
+        let failure = match child.exception().ok().flatten() {
             Some(message) => Some(Failure::Panicked {
-                task: Some(header.id()),
-                name: header.name(),
+                task: Some(child.id()),
+                name: child.name(),
                 message,
             }),
-            None => held.filter(|_| !header.state().load().is_cancelled()),
+            None => held.filter(|_| !child.cancelled()),
         };
         if let Some(failure) = failure {
             let why = match failure {
@@ -723,12 +696,7 @@ impl<E: Send + 'static> ChildSink for Inner<E> {
             self.record_failure(failure, why);
         }
         // After the failure is recorded: the group never sees 0 without it.
-        if self.tally.leave() {
-            // The children's reference, released last: `self` may go now.
-            // SAFETY: the count reached 0, so the reference taken when it
-            // left 0 is ours to release, once; nothing touches `self` after.
-            unsafe { Arc::decrement_strong_count(self as *const Inner<E>) };
-        }
+        self.tally.leave();
     }
 }
 
@@ -864,7 +832,7 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                 this.scope.cancel();
             }
             if this.enclosing_base.is_none() {
-                this.enclosing_base = Some(cancel::scopes_let_through().0);
+                this.enclosing_base = Some(hooks::scopes_let_through().0);
             }
             let out = this
                 .scope
@@ -895,20 +863,19 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                         .record_failure(failure, "it is shutting down: its body panicked");
                 }
             }
-            let me = context::current_task_header();
-            // SAFETY: the current task is alive while it is polled.
-            let me = me.map(|t| unsafe { t.as_ref() });
-            let task_cancelled = me.is_some_and(Header::is_being_cancelled);
+            // The body let a cancellation of the task through.
+            let task_cancelled = hooks::current_task_cancellation();
             // An enclosing scope's cancellation (a timeout, an outer group)
             // delivered in the body and not suppressed.
-            let (through, enclosing) = cancel::scopes_let_through();
+            let (through, enclosing) = hooks::scopes_let_through();
             let enclosing = enclosing.filter(|_| through > this.enclosing_base.unwrap_or(0));
             if let Some(error) = body_error {
                 // An `Err` after a delivered, unsuppressed cancellation (the
                 // group's, the task's or an enclosing scope's) is that
                 // cancellation going on.
-                if !task_cancelled && !this.scope.cancelled_caught() && enclosing.is_none() {
-                    let me = me.expect("a task group runs in a task");
+                if task_cancelled.is_none() && !this.scope.cancelled_caught() && enclosing.is_none()
+                {
+                    let me = crate::current_task().expect("a task group runs in a task");
                     let failure = Failure::Error {
                         task: me.id(),
                         name: "body".to_owned(),
@@ -919,13 +886,10 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
                         .record_failure(failure, "it is shutting down: its body failed");
                 }
             }
-            if let Some(me) = me.filter(|_| task_cancelled) {
+            if let Some(c) = task_cancelled {
                 // The body let a cancellation of the task through: the
                 // children go too (asyncio aborts on CancelledError).
-                this.cancelled = Some(match me.cancel_message() {
-                    Some(m) => Cancelled::with_message(m),
-                    None => Cancelled::new(),
-                });
+                this.cancelled = Some(c);
                 this.group
                     .inner
                     .stop_children(false, "it is shutting down: its task was cancelled");
@@ -950,7 +914,7 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             let mut st = this.group.inner.state.lock();
             if !this.group.inner.tally.poll_empty(cx.waker()) {
                 drop(st);
-                crate::hooks::note_suspended(at);
+                hooks::note_suspended(at);
                 return Poll::Pending;
             }
             st.close("it has finished");
@@ -970,17 +934,26 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             // (asyncio 3.13's `uncancel(); cancel()`, gh-116720). The
             // task's own is refused, so the error reaches whoever awaits
             // the task.
-            if !cancel::rearm(c) {
-                if let Some(me) = context::current_task_header() {
-                    // SAFETY: the current task is alive while it is polled.
-                    unsafe { me.as_ref() }.suppress_one_delivery();
-                }
+            if !hooks::rearm(c) {
+                hooks::refuse_current_task_cancellation();
             }
         }
         Poll::Ready(Err(TaskGroupError {
             failures,
             cancelled: this.cancelled.take(),
         }))
+    }
+}
+
+/// The message of a panic payload (a `&str` or `String`, as `panic!`
+/// makes them).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
     }
 }
 

@@ -15,49 +15,41 @@
 //!   the last child's wakeup is never lost. Failures wake the same waker
 //!   ([`Tally::wake`]) after recording themselves under the state lock,
 //!   which the waiting task reads after storing its waker.
-//! * **Lifetime.** While `live` is above zero, the children together own
-//!   one strong reference to the group: `join` says when it was the first
-//!   (the caller takes the reference), `leave` when it was the last (the
-//!   caller releases it, and must not touch the group after). A child's
-//!   link to its group is therefore a plain pointer, valid until its
-//!   `leave` returns.
+//! * Each unfinished child holds a reference to the group in its link
+//!   (`corio_executor::hooks::spawn_linked`), dropped after its `leave`:
+//!   the group outlives every child that can still reach it.
 //!
 //! Model: `loom-tests/tests/task_group.rs`.
 
 use std::task::Waker;
 
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use corio_executor::sync::{AtomicUsize, Mutex, Ordering};
 
 /// Unfinished children and the waiting task's waker; see the module docs.
 #[derive(Debug, Default)]
-#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom model drives it (`crate::protocols`)
 pub struct Tally {
     live: AtomicUsize,
     waiter: Mutex<Option<Waker>>,
 }
 
-#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
+#[cfg_attr(not(loom), allow(unreachable_pub))] // the loom model drives it (`crate::protocols`)
 impl Tally {
     /// A tally with no children.
     pub fn new() -> Tally {
         Tally::default()
     }
 
-    /// A child joins (call with the group's state lock held). True if it is
-    /// the first unfinished one: the caller takes the children's reference.
-    pub fn join(&self) -> bool {
-        self.live.fetch_add(1, Ordering::AcqRel) == 0
+    /// A child joins (call with the group's state lock held).
+    pub fn join(&self) {
+        self.live.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// A child finished. True if it was the last unfinished one: the
-    /// waiting task has been woken, and the caller releases the children's
-    /// reference (touching the group no more).
-    pub fn leave(&self) -> bool {
-        if self.live.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return false;
+    /// A child finished; the last one wakes the waiting task.
+    pub fn leave(&self) {
+        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.wake();
         }
-        self.wake();
-        true
     }
 
     /// Wakes the waiting task, if one is registered.
