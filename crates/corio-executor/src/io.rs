@@ -98,12 +98,8 @@ impl<S: AsRawFd> PollEvented<S> {
             // helping interval (I/O helping, `scheduler/worker.rs`).
             context::with_worker(|cx| {
                 let Some(cx) = cx else { return };
-                if cx.shared.num_workers > 1 {
-                    for (i, remote) in cx.shared.remotes.iter().enumerate() {
-                        if i != cx.core.index {
-                            remote.parker.unpark();
-                        }
-                    }
+                for i in (0..cx.shared.num_workers).filter(|&i| i != cx.core.index) {
+                    cx.shared.drivers.unpark(i);
                 }
             });
         }
@@ -249,14 +245,14 @@ fn follow_the_task(registration: &Registration) {
 
 fn follow_the_task_to(cx: &crate::scheduler::WorkerCx, registration: &Registration) {
     let shared = &*cx.shared;
-    let here = &shared.io[cx.core.index];
+    let here = shared.drivers.io(cx.core.index);
     if shared.num_workers == 1 || registration.is_in(here) {
         return;
     }
-    let Some(owner) = shared.io.iter().position(|h| registration.is_in(h)) else {
+    let Some(owner) = shared.drivers.io_owner(|h| registration.is_in(h)) else {
         return;
     };
-    if shared.remotes[owner].parker.is_parked() {
+    if shared.drivers.is_parked(owner) {
         // On failure the source stays where it is and works as before.
         let _ = registration.move_to(here);
     }
@@ -265,7 +261,7 @@ fn follow_the_task_to(cx: &crate::scheduler::WorkerCx, registration: &Registrati
 /// The reactor handle of the current worker.
 #[track_caller]
 fn current_io_handle() -> corio_reactor::IoHandle {
-    let here = context::with_worker(|cx| cx.map(|cx| cx.shared.io[cx.core.index].clone()));
+    let here = context::with_worker(|cx| cx.map(|cx| cx.shared.drivers.io(cx.core.index).clone()));
     if let Some(io) = here {
         return io;
     }

@@ -87,10 +87,6 @@ impl Metrics {
     /// assert!(m.worker_park_count() >= 1); // the idle worker slept meanwhile
     /// ```
     pub fn worker_park_count(&self) -> u64 {
-        self.shared
-            .remotes
-            .iter()
-            .map(|r| r.parks.load(Ordering::Relaxed) as u64)
-            .sum()
+        self.shared.drivers.park_count()
     }
 }

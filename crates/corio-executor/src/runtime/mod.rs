@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::scheduler::{worker, Shared, WorkerCx};
-use crate::sync::{thread, Arc, Ordering};
+use crate::sync::{thread, Arc};
 use crate::task::{panic_message, Cancelled, Header, Task, TaskError, TaskId, TaskRef, NO_OWNER};
 
 #[cfg(not(loom))]

@@ -5,10 +5,10 @@
 //! A runtime has `n` workers. Worker 0 is the thread that calls `run`; the
 //! other `n - 1` are threads the runtime starts. Each worker owns a
 //! [`Core`](worker::Core): a stealable FIFO run queue, a LIFO slot, a queue
-//! of its `!Send` tasks, and its event loop (a reactor it parks in). Shared
-//! by all ([`Shared`]): the injector (work from outside the workers), each
-//! worker's stealer, parker and inbox, the idle/searching bookkeeping, and
-//! the task registry.
+//! of its `!Send` tasks. Shared by all ([`Shared`]): the injector (work
+//! from outside the workers), each worker's stealer and inbox, each
+//! worker's driver (`driver.rs`: the reactor and timer wheel it parks on),
+//! the idle/searching bookkeeping, and the task registry.
 //!
 //! # Where a task goes when it is woken or spawned
 //!
@@ -38,6 +38,7 @@
 //!    drained is dropped by the waker itself: it re-checks the flag after
 //!    the push (`SeqCst` on both sides).
 
+pub(crate) mod driver;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod pool;
@@ -57,15 +58,11 @@ use crate::queue::{Injector, Stealer};
 use crate::runtime::ExceptionHandler;
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::{self, Header, Notified, Schedule, Task, TaskId, NO_ORIGIN, NO_OWNER};
-use crate::time::driver::{Clock, TimerSlot, NO_WATCHER};
-use corio_timer::TimerKey;
 use crossbeam_utils::CachePadded;
+use driver::Drivers;
 use idle::Idle;
-use park::{DefaultDriver, Driver, Parker};
 use registry::Registry;
 use worker::Core;
-
-type DriverUnpark = <DefaultDriver as Driver>::Unpark;
 
 /// State shared by all workers of one runtime.
 pub(crate) struct Shared {
@@ -74,12 +71,9 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     pub(crate) pool: pool::Pool,
-    /// The runtime's millisecond clock for timers.
-    pub(crate) clock: Clock,
-    /// Each worker's timer wheel (see `time/driver.rs`).
-    pub(crate) timers: Box<[CachePadded<TimerSlot>]>,
-    /// The parked worker that also wakes for other workers' timers.
-    pub(crate) timer_watcher: AtomicUsize,
+    /// What each worker parks on: its reactor and timer wheel
+    /// (`driver.rs`).
+    pub(crate) drivers: Drivers,
     /// How many workers are idle (out of work) and have no `!Send` tasks
     /// of their own: a worker that has some leaves
     /// its stealable tasks to them (see "Pinned workers" in `worker.rs`).
@@ -87,9 +81,6 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     pub(crate) num_workers: usize,
     exception_handler: ExceptionHandler,
-    /// Each worker's reactor, for registering I/O sources in it.
-    #[cfg(not(loom))]
-    pub(crate) io: Box<[corio_reactor::IoHandle]>,
     /// Debug mode: `Some(threshold)` reports polls slower than it, and
     /// records where each task was created.
     pub(crate) slow_poll: Option<std::time::Duration>,
@@ -155,21 +146,9 @@ impl std::future::Future for SoonDrainer {
 /// What other threads may touch of one worker.
 pub(crate) struct Remote {
     pub(crate) stealer: Stealer<Notified>,
-    pub(crate) parker: Parker<DriverUnpark>,
-    /// The worker's event loop. Its owner holds the lock while it parks in
-    /// it; an idle peer try-locks it to drain events of a busy owner
-    /// (I/O helping, see `worker.rs`).
-    pub(crate) driver: Mutex<DefaultDriver>,
     /// `!Send` tasks of this worker woken from other threads.
     inbox: Mutex<Inbox>,
     inbox_flag: AtomicBool,
-    /// How many times this worker went to sleep (for `Metrics`).
-    pub(crate) parks: AtomicUsize,
-    /// The worker's tick, published every `GLOBAL_QUEUE_INTERVAL` ticks and
-    /// after each park (relaxed): a peer that sees it unchanged over a
-    /// helping interval takes this worker to be stuck in a long poll (I/O
-    /// helping, `worker.rs`).
-    pub(crate) tick: AtomicUsize,
 }
 
 struct Inbox {
@@ -333,27 +312,19 @@ impl Shared {
     ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
         let mut cores = Vec::with_capacity(num_workers);
         let mut remotes = Vec::with_capacity(num_workers);
-        #[cfg(not(loom))]
-        let mut io = Vec::with_capacity(num_workers);
         for index in 0..num_workers {
-            let driver = park::new_driver()?;
-            #[cfg(not(loom))]
-            io.push(driver.io_handle());
             let core = Core::new(index);
             remotes.push(Remote {
                 stealer: core.run_queue.stealer(),
-                parker: Parker::new(Driver::unparker(&driver)),
-                driver: Mutex::new(driver),
                 inbox: Mutex::new(Inbox {
                     queue: VecDeque::new(),
                     closed: false,
                 }),
                 inbox_flag: AtomicBool::new(false),
-                parks: AtomicUsize::new(0),
-                tick: AtomicUsize::new(0),
             });
             cores.push(core);
         }
+        let drivers = Drivers::new(num_workers)?;
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
             injector: Injector::new(),
@@ -361,18 +332,12 @@ impl Shared {
             idle: Idle::new(num_workers, num_workers - 1),
             registry: Registry::new(num_workers),
             pool: pool::Pool::new(num_workers),
-            clock: Clock::new(),
-            timers: (0..num_workers)
-                .map(|_| CachePadded::new(TimerSlot::new()))
-                .collect(),
-            timer_watcher: AtomicUsize::new(NO_WATCHER),
+            drivers,
             // Background workers start idle (`Core::idle_free`).
             idle_free: CachePadded::new(AtomicUsize::new(num_workers - 1)),
             shutdown: AtomicBool::new(false),
             num_workers,
             exception_handler,
-            #[cfg(not(loom))]
-            io: io.into_boxed_slice(),
             slow_poll,
             core0: Mutex::new(None),
             blocking: std::sync::Arc::new(blocking),
@@ -479,7 +444,7 @@ impl Shared {
             inbox.queue.push_back(task);
             remote.inbox_flag.store(true, Ordering::Release);
             drop(inbox);
-            remote.parker.unpark();
+            self.drivers.unpark(owner);
             return;
         }
         self.injector.push(task);
@@ -491,45 +456,10 @@ impl Shared {
         self.notify_parked();
     }
 
-    /// Registers a timer in `worker`'s wheel, and unparks whoever sleeps
-    /// past it (see `time/driver.rs`).
-    pub(crate) fn register_timer(
-        &self,
-        worker: usize,
-        tick: u64,
-        waker: std::task::Waker,
-    ) -> TimerKey {
-        let slot = &self.timers[worker];
-        let key = slot.insert(tick, waker);
-        self.unpark_for_timer(worker, tick);
-        key
-    }
-
-    /// Moves a pending timer; false if it already fired.
-    pub(crate) fn reset_timer(&self, worker: usize, key: TimerKey, tick: u64) -> bool {
-        let moved = self.timers[worker].reset(key, tick);
-        if moved {
-            self.unpark_for_timer(worker, tick);
-        }
-        moved
-    }
-
-    fn unpark_for_timer(&self, worker: usize, tick: u64) {
-        let unparks = self.timers[worker].after_insert(tick, &self.timer_watcher, &self.timers);
-        if unparks.owner {
-            self.remotes[worker].parker.unpark();
-        }
-        if let Some(w) = unparks.watcher {
-            if w != worker || !unparks.owner {
-                self.remotes[w].parker.unpark();
-            }
-        }
-    }
-
     /// Wakes one parked worker if nobody is searching.
     pub(crate) fn notify_parked(&self) {
         if let Some(worker) = self.idle.worker_to_notify() {
-            self.remotes[worker].parker.unpark();
+            self.drivers.unpark(worker);
         }
     }
 
@@ -619,8 +549,8 @@ impl Shared {
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        for remote in self.remotes.iter() {
-            remote.parker.unpark();
+        for worker in 0..self.num_workers {
+            self.drivers.unpark(worker);
         }
     }
 

@@ -45,19 +45,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 
-use super::park::Driver as _;
-
+use super::driver::Scratch;
 use super::pool::LocalCache;
 use super::{Push, Shared};
-use crate::config::{
-    GLOBAL_QUEUE_INTERVAL, IO_HELP_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK,
-};
+use crate::config::{GLOBAL_QUEUE_INTERVAL, LOCAL_QUEUE_CAPACITY, MAX_LIFO_POLLS_PER_TICK};
 use crate::context;
 use crate::queue::LocalQueue;
 use crate::sync::{fence, Arc, Ordering};
 use crate::task::{Notified, NO_OWNER};
-use crate::time::driver::{NEVER, NO_WATCHER};
-use std::task::Waker;
 
 /// A worker's own state.
 pub(crate) struct Core {
@@ -76,11 +71,8 @@ pub(crate) struct Core {
     rand: Cell<u32>,
     /// Free task blocks of this worker (see `pool.rs`).
     pub(crate) cache: RefCell<LocalCache>,
-    /// Reused buffer for the wakers of fired timers.
-    fired: RefCell<Vec<Waker>>,
-    /// Reused buffer: the peers (and their ticks) to look at after a
-    /// helping interval.
-    peer_ticks: RefCell<Vec<(usize, usize)>>,
+    /// Reused buffers for parking and helping (`driver.rs`).
+    scratch: RefCell<Scratch>,
     /// Live `!Send` tasks bound to this worker (see "Pinned workers").
     /// Changed only on this worker's thread, while it polls.
     pinned: Cell<usize>,
@@ -104,8 +96,7 @@ impl Core {
             is_searching: Cell::new(false),
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             cache: RefCell::new(LocalCache::new()),
-            fired: RefCell::new(Vec::new()),
-            peer_ticks: RefCell::new(Vec::new()),
+            scratch: RefCell::new(Scratch::default()),
             pinned: Cell::new(0),
             idle_free: Cell::new(index != 0),
             seen_external_submits: Cell::new(0),
@@ -357,18 +348,11 @@ impl WorkerCx {
         let core = &*self.core;
         let shared = &*self.shared;
         core.now_centis.set(crate::clock::now_centis());
-        // Published now and then, not every tick: the line is read by
-        // peers (stealers, unparkers), and a stuck worker publishes
-        // nothing at all, which is all a helper needs to see.
-        shared.remotes[core.index]
-            .tick
-            .store(tick as usize, Ordering::Relaxed);
-        // A busy worker never parks: look at its reactor now and then
-        // (unless an idle peer is draining it right now).
-        if let Some(mut driver) = shared.remotes[core.index].driver.try_lock() {
-            driver.poll_events();
-        }
-        self.fire_own_timers();
+        // A busy worker never parks: it looks at its reactor and timers
+        // now and then.
+        shared
+            .drivers
+            .maintain(core.index, tick, &mut core.scratch.borrow_mut());
         self.collect_inbox();
     }
 
@@ -472,54 +456,14 @@ impl WorkerCx {
         shared.injector.steal_batch_and_pop(&core.run_queue)
     }
 
-    /// Fires this worker's due timers. True if any fired.
-    fn fire_own_timers(&self) -> bool {
-        let shared = &*self.shared;
-        let slot = &shared.timers[self.core.index];
-        if slot.next() == NEVER {
-            return false;
-        }
-        let now = shared.clock.now_tick();
-        if slot.next() > now {
-            return false;
-        }
-        let mut fired = self.core.fired.take();
-        slot.fire(now, &mut fired, false);
-        let any = !fired.is_empty();
-        fired.drain(..).for_each(Waker::wake);
-        *self.core.fired.borrow_mut() = fired;
-        any
-    }
-
-    /// Fires the due timers of the other workers whose wheels are free
-    /// right now (an idle worker helping one stuck in a long poll). True
-    /// if any fired.
-    fn help_with_timers(&self) -> bool {
-        let shared = &*self.shared;
-        let mut now = None;
-        let mut fired = self.core.fired.take();
-        for (i, slot) in shared.timers.iter().enumerate() {
-            if i == self.core.index || slot.next() == NEVER {
-                continue;
-            }
-            let now = *now.get_or_insert_with(|| shared.clock.now_tick());
-            if slot.next() <= now {
-                slot.fire(now, &mut fired, true);
-            }
-        }
-        let any = !fired.is_empty();
-        fired.drain(..).for_each(Waker::wake);
-        *self.core.fired.borrow_mut() = fired;
-        any
-    }
-
     fn park(&self) {
         let core = &*self.core;
         let shared = &*self.shared;
         let index = core.index;
+        let mut scratch = core.scratch.borrow_mut();
         // Timers that are due, or a busy peer's I/O events, make tasks
         // runnable: no need to sleep.
-        if self.fire_own_timers() | self.help_with_timers() | self.help_with_io(None) {
+        if shared.drivers.poll_ready(index, &mut scratch) {
             return;
         }
         if self.spin_for_remote_wake() {
@@ -531,46 +475,16 @@ impl WorkerCx {
         if was_last_searcher {
             shared.notify_if_work_pending();
         }
-        let watching = shared
-            .timer_watcher
-            .compare_exchange(NO_WATCHER, index, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
-        let slot = &shared.timers[index];
-        // Peers that are awake with I/O sources: wake up after a helping
-        // interval to see whether one is stuck in a long poll.
-        let awake_peers = self.note_awake_peers();
-        if let Some(until) = slot.prepare_park(&shared.timers, watching) {
-            if !shared.is_shutdown() && !shared.has_inbox(index) && !self.injector_work_is_mine() {
-                let mut timeout = shared.clock.timeout_until(until);
-                if awake_peers {
-                    let h = IO_HELP_INTERVAL;
-                    timeout = Some(timeout.map_or(h, |t| t.min(h)));
-                }
-                if timeout != Some(std::time::Duration::ZERO) {
-                    shared.remotes[index].parks.fetch_add(1, Ordering::Relaxed);
-                    let mut driver = shared.remotes[index].driver.lock();
-                    shared.remotes[index].parker.park(&mut *driver, timeout);
-                }
-            }
-        }
-        slot.unpark_done();
+        let parked = shared
+            .drivers
+            .park(index, core.tick.get(), &mut scratch, || {
+                !shared.is_shutdown() && !shared.has_inbox(index) && !self.injector_work_is_mine()
+            });
         core.now_centis.set(crate::clock::now_centis());
-        shared.remotes[index]
-            .tick
-            .store(core.tick.get() as usize, Ordering::Relaxed);
-        if watching {
-            shared.timer_watcher.store(NO_WATCHER, Ordering::SeqCst);
-        }
         if shared.idle.transition_worker_from_parked(index) {
             core.is_searching.set(true);
         }
-        self.fire_own_timers();
-        if watching {
-            self.help_with_timers();
-        }
-        if awake_peers {
-            self.help_stuck_peers();
-        }
+        shared.drivers.after_park(index, parked, &mut scratch);
     }
 
     /// Before parking, a searching worker that expects work from another
@@ -598,72 +512,6 @@ impl WorkerCx {
         }
         let index = self.core.index;
         crate::spin::spin_until(|| !shared.injector.is_empty() || shared.has_inbox(index))
-    }
-
-    /// Remembers the ticks of the peers that are awake and have I/O
-    /// sources (a peer parked in its reactor handles its own events).
-    /// Returns whether there is one.
-    fn note_awake_peers(&self) -> bool {
-        let mut seen = self.core.peer_ticks.borrow_mut();
-        seen.clear();
-        #[cfg(not(loom))]
-        for (i, remote) in self.shared.remotes.iter().enumerate() {
-            if i != self.core.index && self.shared.io[i].has_sources() && !remote.parker.is_parked()
-            {
-                seen.push((i, remote.tick.load(Ordering::Relaxed)));
-            }
-        }
-        !seen.is_empty()
-    }
-
-    /// After a helping interval: drains the reactor of each peer noted
-    /// before parking whose tick has not moved (it is stuck in one poll),
-    /// so the I/O events of its tasks do not wait for that poll to end.
-    fn help_stuck_peers(&self) {
-        let seen = std::mem::take(&mut *self.core.peer_ticks.borrow_mut());
-        for &(i, tick) in &seen {
-            if self.shared.remotes[i].tick.load(Ordering::Relaxed) == tick {
-                self.help_with_io(Some(i));
-            }
-        }
-        *self.core.peer_ticks.borrow_mut() = seen;
-    }
-
-    /// I/O helping: drains the reactors of other workers that are not in
-    /// them right now (their owners are busy), so their tasks' I/O events
-    /// are not stuck behind a long poll; the woken tasks come to this
-    /// worker's queue. `only`: just that worker. True if any event was
-    /// delivered.
-    fn help_with_io(&self, only: Option<usize>) -> bool {
-        if cfg!(loom) {
-            // The models check the scheduler; reactors are not modelled.
-            return false;
-        }
-        let shared = &*self.shared;
-        let mut delivered = 0;
-        for (i, remote) in shared.remotes.iter().enumerate() {
-            if i == self.core.index || only.is_some_and(|o| o != i) {
-                continue;
-            }
-            #[cfg(not(loom))]
-            if !shared.io[i].has_sources() {
-                continue;
-            }
-            if let Some(mut driver) = remote.driver.try_lock() {
-                delivered += driver.poll_events();
-            } else {
-                // Held by its owner while it parks in it: take the events
-                // ready now beside it (where the backend can), so that the
-                // tasks they wake run here at once instead of waiting for
-                // the owner's thread to wake up (a latency-bound pair of
-                // tasks then gathers on the awake worker).
-                #[cfg(not(loom))]
-                {
-                    delivered += shared.io[i].poll_now().unwrap_or(0);
-                }
-            }
-        }
-        delivered > 0
     }
 
     /// Worker 0 is leaving `run`: hand its stealable work to the other

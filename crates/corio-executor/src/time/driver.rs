@@ -308,3 +308,38 @@ impl TimerSlot {
         self.park_until.store(0, SeqCst);
     }
 }
+
+// Registration: a task's timer goes into its worker's slot, and whoever
+// sleeps past the new deadline is woken (the slot's owner, or the watcher).
+impl crate::scheduler::driver::Drivers {
+    /// Registers a timer in `worker`'s wheel, and unparks whoever sleeps
+    /// past it.
+    pub(crate) fn register_timer(&self, worker: usize, tick: u64, waker: Waker) -> TimerKey {
+        let key = self.timers(worker).insert(tick, waker);
+        self.unpark_for_timer(worker, tick);
+        key
+    }
+
+    /// Moves a pending timer; false if it already fired.
+    pub(crate) fn reset_timer(&self, worker: usize, key: TimerKey, tick: u64) -> bool {
+        let moved = self.timers(worker).reset(key, tick);
+        if moved {
+            self.unpark_for_timer(worker, tick);
+        }
+        moved
+    }
+
+    fn unpark_for_timer(&self, worker: usize, tick: u64) {
+        let unparks =
+            self.timers(worker)
+                .after_insert(tick, &self.timer_watcher, self.all_timers());
+        if unparks.owner {
+            self.unpark(worker);
+        }
+        if let Some(w) = unparks.watcher {
+            if w != worker || !unparks.owner {
+                self.unpark(w);
+            }
+        }
+    }
+}

@@ -159,8 +159,8 @@ impl Sleep {
         self.deadline = deadline;
         self.first_poll = true;
         if let (Some(key), Some(shared)) = (self.key, &self.shared) {
-            let tick = shared.clock.deadline_tick(deadline);
-            if !shared.reset_timer(self.worker as usize, key, tick) {
+            let tick = shared.drivers.clock.deadline_tick(deadline);
+            if !shared.drivers.reset_timer(self.worker as usize, key, tick) {
                 // It fired already: register again at the next poll.
                 self.key = None;
             }
@@ -191,8 +191,8 @@ impl Sleep {
             )
         };
         let shared = self.shared.as_ref().expect("set above");
-        let tick = shared.clock.deadline_tick(self.deadline);
-        self.key = Some(shared.register_timer(worker, tick, waker.clone()));
+        let tick = shared.drivers.clock.deadline_tick(self.deadline);
+        self.key = Some(shared.drivers.register_timer(worker, tick, waker.clone()));
         self.worker = u32::try_from(worker).expect("corio: worker index fits in u32");
         self.waker = waker_id(waker);
     }
@@ -239,8 +239,12 @@ impl Sleep {
         let this = self;
         if !this.first_poll {
             if let (Some(_), Some(shared)) = (this.key, &this.shared) {
-                let tick = shared.clock.deadline_tick(this.deadline);
-                if shared.timers[this.worker as usize].has_fired_through(tick) {
+                let tick = shared.drivers.clock.deadline_tick(this.deadline);
+                if shared
+                    .drivers
+                    .timers(this.worker as usize)
+                    .has_fired_through(tick)
+                {
                     // The wheel fired through our tick, which is at or after
                     // the deadline, so the deadline has passed without a
                     // clock read, and there is nothing to cancel on drop.
@@ -262,7 +266,11 @@ impl Sleep {
             (Some(key), Some(shared)) => {
                 let id = waker_id(cx.waker());
                 if this.waker != id {
-                    if shared.timers[this.worker as usize].set_waker(key, cx.waker()) {
+                    if shared
+                        .drivers
+                        .timers(this.worker as usize)
+                        .set_waker(key, cx.waker())
+                    {
                         this.waker = id;
                     } else {
                         this.key = None;
@@ -279,7 +287,7 @@ impl Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let (Some(key), Some(shared)) = (self.key.take(), &self.shared) {
-            shared.timers[self.worker as usize].cancel(key);
+            shared.drivers.timers(self.worker as usize).cancel(key);
         }
     }
 }
