@@ -7,8 +7,9 @@
 //! or spinning, up to [`Builder::max_blocking_threads`] (default
 //! min(32, cores + 4), Python's `ThreadPoolExecutor` default); beyond that
 //! jobs queue (FIFO). A thread that finishes a job spins for the next one,
-//! for about what a thread wakeup costs (`crate::spin`): a caller awaiting jobs one by one submits the
-//! next as soon as it is woken, and the spin saves a thread wakeup per job.
+//! for a few thread wakeups' worth of time (`crate::spin`): a caller
+//! awaiting jobs one by one submits the next as soon as it is woken, and
+//! the spin saves a thread wakeup per job.
 //! Then it sleeps on the pool's condition variable; one that sleeps for
 //! the keep-alive ([`Builder::blocking_keep_alive`], default 10 s) with
 //! nothing to do exits.
@@ -221,7 +222,8 @@ impl Pool {
         self.exited.notify_all();
     }
 
-    /// Spins until a job is queued or about a thread wakeup's cost passes.
+    /// Spins until a job is queued, or for a few thread wakeups' worth of
+    /// time (`crate::spin`).
     fn spin_for_work(&self) {
         self.spinning.fetch_add(1, Ordering::SeqCst);
         crate::spin::spin_until(|| self.queued.load(Ordering::SeqCst) > 0);

@@ -53,11 +53,17 @@ pub(crate) const SOON_BATCH: usize = 64;
 /// measures what a wakeup costs on the machine it runs on). A proportion:
 /// the signal in a one-by-one exchange often needs the other side woken
 /// first and then its turn of work, so one wakeup's worth gives up just
-/// before it comes. With one, corio's `blocking_bridge_seq` bench fell
-/// into the mode where every round trip pays two wakeups (about 3x slower); four
-/// keeps it where a fixed 50 us spin kept it on the machine it was tuned
-/// on, and a spin stays within a few times what sleeping would cost.
+/// before it comes, and the exchange falls into the mode where every
+/// round trip pays two wakeups (`docs/benchmarks.md`, "Bridges between
+/// threads"). Four covers the other side's wakeup and its turn, and keeps
+/// a spin within a few times what sleeping would cost.
 pub(crate) const SPIN_WAKEUPS: u32 = 4;
+
+/// A measured "wakeup" longer than this was not the cost of a wakeup but a
+/// stall (a descheduled thread, a suspended VM): it is not a sample of the
+/// estimate spins are bounded by. Any machine that can run a server wakes
+/// a thread well within it, so it only filters, it does not tune.
+pub(crate) const WAKEUP_SAMPLE_MAX: Duration = Duration::from_millis(1);
 
 // ---- Memory ----
 
@@ -65,6 +71,16 @@ pub(crate) const SPIN_WAKEUPS: u32 = 4;
 /// spawns (`scheduler/pool.rs`); beyond it, freed blocks go back to the
 /// allocator. A spawn from the cache costs a pop instead of a `malloc`.
 pub(crate) const MAX_CACHED_BYTES: usize = if cfg!(loom) { 128 } else { 4 << 20 };
+
+/// The largest task allocation the per-worker pool serves (in 64-byte size
+/// classes); larger tasks (a future with big locals) go to the global
+/// allocator. Covers the tasks of ordinary async code, whose futures are a
+/// few hundred bytes.
+pub(crate) const MAX_POOLED_TASK: usize = 1024;
+
+/// How many task ids a thread reserves from the shared counter at once, so
+/// that spawning does not contend on it.
+pub(crate) const TASK_ID_BLOCK: u64 = 1024;
 
 // ---- The one latency policy ----
 

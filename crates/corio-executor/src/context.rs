@@ -92,7 +92,7 @@ pub(crate) fn track<T>(at: &'static Location<'static>, out: Poll<T>) -> Poll<T> 
 /// Spends one unit of the current poll's cooperative budget.
 ///
 /// Every corio leaf awaitable calls this first. When the task has used its
-/// budget (about 128 operations in one poll), the awaitable returns
+/// budget (a fixed number of operations in one poll), the awaitable returns
 /// `Pending` after waking the task, so the task goes to the back of the run
 /// queue and other tasks get a turn, even if the awaited thing is ready.
 /// Outside a task the budget is unlimited.

@@ -93,9 +93,10 @@ impl<S: AsRawFd> PollEvented<S> {
         let first = !handle.has_sources();
         let registration = handle.register(&source, interest)?;
         if first {
-            // An idle peer that parked while no worker had sources sleeps
-            // without a timeout; wake one so that it parks again with the
-            // helping interval (I/O helping, `scheduler/worker.rs`).
+            // The first source of this worker: an idle peer that parked
+            // while this worker had none sleeps without a helping timeout;
+            // wake the peers so that they park again watching this worker
+            // while it is awake (I/O helping, `scheduler/driver.rs`).
             context::with_worker(|cx| {
                 let Some(cx) = cx else { return };
                 for i in (0..cx.shared.num_workers).filter(|&i| i != cx.core.index) {

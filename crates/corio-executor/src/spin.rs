@@ -44,10 +44,9 @@ use std::time::{Duration, Instant};
 /// measured yet).
 static WAKEUP_NANOS: AtomicU64 = AtomicU64::new(0);
 
-/// A measured "wakeup" longer than this was not the cost of a wakeup but a
-/// stall (a descheduled thread, a suspended VM): it is not a sample. Any
-/// machine that can run a server wakes a thread well within it.
-const MAX_SAMPLE: Duration = Duration::from_millis(1);
+/// The longest measurement that is a wakeup, not a stall
+/// (`config::WAKEUP_SAMPLE_MAX`).
+const MAX_SAMPLE: Duration = crate::config::WAKEUP_SAMPLE_MAX;
 
 /// Nanoseconds since the first call in this process: a stamp that fits an
 /// atomic word, for [`record_wakeup`]'s measurements.

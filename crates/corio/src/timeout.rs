@@ -1,7 +1,7 @@
 //! Timeouts with asyncio's semantics: `timeout`, `timeout_at`, `wait_for`.
 //!
-//! A [`Timeout`] runs its future inside a *cancel scope* (see
-//! `the executor's `hooks::Scope``). When the deadline passes, the scope requests a
+//! A [`Timeout`] runs its future inside a *cancel scope* (the executor's
+//! `hooks::Scope`). When the deadline passes, the scope requests a
 //! cancellation that only awaits inside the future receive; the future
 //! cleans up (it may await) and finishes, and only then does the timeout
 //! return, with `Err(TimeoutError)` if the future let the cancellation

@@ -1,6 +1,6 @@
 //! The examples of the asyncio "Coroutines and Tasks" page that need no
-//! timers, as corio programs that behave the same way. (The sleeping ones
-//! arrive with the timer wheel.)
+//! timers, as corio programs that behave the same way (the sleeping ones
+//! are in `seeds_timers.rs`).
 
 #[test]
 fn seed_nested_coroutine_awaited_directly_returns_42() {

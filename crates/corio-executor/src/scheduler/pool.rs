@@ -17,10 +17,8 @@
 //!   origin empties all at once (`take_all`, one swap) when its local list
 //!   runs dry. Because nobody pops single blocks concurrently, there is no
 //!   ABA problem.
-//! * A local list holds at most [`MAX_CACHED_BYTES`] of blocks per class
-//!   (so about 21 000 blocks of 192 bytes, enough to recycle a burst of
-//!   100 000 sleeping tasks spread over a few workers); more go back to the
-//!   global allocator. The return stacks are bounded by the number of
+//! * A local list holds at most [`MAX_CACHED_BYTES`] of blocks per class;
+//!   more go back to the global allocator. The return stacks are bounded by the number of
 //!   blocks their worker allocated.
 //! * Tasks spawned from threads that are not workers (`Handle::spawn` from a
 //!   plain thread) use a shared cache instead: a [`LocalCache`] behind a
@@ -40,8 +38,8 @@ use crate::sync::{AtomicPtr, Mutex, Ordering};
 
 /// Block sizes are multiples of this, and blocks are aligned to it.
 pub(crate) const BLOCK_ALIGN: usize = 64;
-/// The largest pooled task, in bytes.
-pub(crate) const MAX_BLOCK: usize = 1024;
+/// The largest pooled task, in bytes (`config::MAX_POOLED_TASK`).
+pub(crate) const MAX_BLOCK: usize = crate::config::MAX_POOLED_TASK;
 /// Number of size classes.
 pub(crate) const NUM_CLASSES: usize = MAX_BLOCK / BLOCK_ALIGN;
 use crate::config::MAX_CACHED_BYTES;

@@ -13,7 +13,9 @@
 //! 4. Out of work: become a searcher (if fewer than half the workers
 //!    search) and steal half of another worker's run queue, or a batch of
 //!    the injector.
-//! 5. Still nothing: park in the reactor until unparked.
+//! 5. Still nothing: sleep in the driver (`driver.rs`: the reactor, with the
+//!    next timer deadline as timeout), after helping busy peers with their
+//!    timers and I/O; a remote push or a timer moved earlier unparks it.
 //!
 //! # Pinned workers
 //!
@@ -65,7 +67,8 @@ pub(crate) struct Core {
     tick: Cell<u32>,
     /// The coarse clock (`crate::clock`), refreshed every
     /// `GLOBAL_QUEUE_INTERVAL` ticks and after parking: the spawn stamp of
-    /// the tasks this worker spawns (a clock read per spawn costs ~5%).
+    /// the tasks this worker spawns (a clock read per spawn would cost a
+    /// measurable share of a spawn).
     pub(crate) now_centis: Cell<u32>,
     is_searching: Cell<bool>,
     rand: Cell<u32>,

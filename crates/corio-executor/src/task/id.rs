@@ -10,7 +10,8 @@ use std::num::NonZeroU64;
 
 use crate::sync::thread_local;
 
-const BLOCK: u64 = 1024;
+/// Ids a thread reserves at once (`config::TASK_ID_BLOCK`).
+const BLOCK: u64 = crate::config::TASK_ID_BLOCK;
 
 /// The counter every block is reserved from. It orders nothing, so it is a
 /// plain std atomic even under loom (loom atomics cannot be statics).

@@ -184,7 +184,7 @@ impl<T> Slot<T> {
     pub fn wait(&self, timeout: Option<Duration>) -> Result<T, FutureError> {
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
         if timeout != Some(Duration::ZERO) {
-            // A completion about a thread wakeup away is caught without
+            // A completion a thread wakeup or so away is caught without
             // putting this thread to sleep and waking it again.
             crate::spin::spin_until(|| self.is_done());
         }

@@ -15,8 +15,9 @@
 //!   finishing child leaves the tally (no lock), records a panic as a
 //!   failure first, and wakes the group when it is the last one or a
 //!   failure arrives. A child's `Err` (children spawned with
-//!   [`TaskGroup::spawn_try`]) is recorded by the child itself, before it
-//!   finishes. Each child is marked so that its panic is not also reported
+//!   [`TaskGroup::spawn_try`]) is held by the child itself before it
+//!   finishes, and `child_done` decides whether it is a failure: it is not
+//!   if the child ended cancelled (the `Err` is that cancellation). Each child is marked so that its panic is not also reported
 //!   as "never retrieved": the group reports it.
 //! * **The first failure aborts the group**: every live child gets
 //!   `cancel()` (asyncio's, catchable), spawning becomes an error, and the
