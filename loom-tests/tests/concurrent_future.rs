@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use corio_executor::protocols::Slot;
-use corio_executor::FutureError;
+use corio::protocols::Slot;
+use corio::FutureError;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;

@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 mod blocking;
+mod bridges;
 mod clock;
 mod config;
 mod context;
@@ -45,7 +46,6 @@ mod spin;
 #[doc(hidden)]
 pub mod sync;
 mod task;
-mod threadsafe;
 mod time;
 
 /// The protocols the loom models in `loom-tests/` drive directly, and
@@ -60,11 +60,11 @@ pub mod protocols {
     pub use crate::scheduler::pool::ReturnStack;
     pub use crate::task::new_task;
     pub use crate::task::raw::{Header, Notified, Schedule};
-    pub use crate::threadsafe::slot::Slot;
     pub use crate::time::driver::{TimerSlot, NEVER, NO_WATCHER};
 }
 
 pub use blocking::{to_thread, ToThread};
+pub use bridges::ShutdownError;
 pub use context_var::{ContextVar, Token};
 pub use runtime::{
     all_tasks, current_task, spawn, spawn_local, yield_now, Builder, ExceptionContext, Handle,
@@ -74,8 +74,6 @@ pub use task::{
     poll_cancelled, CallbackId, CancelScope, Cancelled, InvalidStateError, Task, TaskError, TaskId,
     TaskRef, TaskState,
 };
-pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture, FutureError, ShutdownError};
 pub use time::{
     interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep, Tick,
-    TimeoutError,
 };

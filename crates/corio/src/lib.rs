@@ -47,19 +47,23 @@
 use std::future::Future;
 
 pub use corio_executor::{
-    all_tasks, current_task, interval, interval_at, poll_cancelled, run_coroutine_threadsafe,
-    sleep, sleep_until, spawn, spawn_local, to_thread, yield_now, Builder, CallbackId, CancelScope,
-    Cancelled, ConcurrentFuture, ContextVar, ExceptionContext, FutureError, Handle, Interval,
-    InvalidStateError, Metrics, MissedTickBehavior, Runtime, ShutdownError, Sleep, Task, TaskError,
-    TaskId, TaskRef, TaskState, Tick, TimeoutError, ToThread, Token, YieldNow,
-    DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
+    all_tasks, current_task, interval, interval_at, poll_cancelled, sleep, sleep_until, spawn,
+    spawn_local, to_thread, yield_now, Builder, CallbackId, CancelScope, Cancelled, ContextVar,
+    ExceptionContext, Handle, Interval, InvalidStateError, Metrics, MissedTickBehavior, Runtime,
+    ShutdownError, Sleep, Task, TaskError, TaskId, TaskRef, TaskState, Tick, ToThread, Token,
+    YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 
 mod shield;
 pub use shield::{cancellable, shield, Cancellable, Shield};
 
 mod timeout;
-pub use timeout::{timeout, timeout_at, timeout_scope, wait_for, Timeout, TimeoutHandle};
+pub use timeout::{
+    timeout, timeout_at, timeout_scope, wait_for, Timeout, TimeoutError, TimeoutHandle,
+};
+
+mod threadsafe;
+pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture, FutureError};
 
 pub mod task_group;
 pub use task_group::{TaskGroup, TaskGroupError};
@@ -70,6 +74,7 @@ pub use task_group::{TaskGroup, TaskGroupError};
 #[doc(hidden)]
 pub mod protocols {
     pub use crate::task_group::tally::Tally;
+    pub use crate::threadsafe::slot::Slot;
 }
 
 /// `#[corio::main]`: turns `async fn main()` into a `fn main()` that runs

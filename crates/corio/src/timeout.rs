@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use corio_executor::hooks::Scope;
 use corio_executor::sync::{Arc, Mutex};
 
-use crate::{sleep_until, CancelScope, Sleep, TimeoutError};
+use crate::{sleep_until, CancelScope, Sleep};
 
 /// About thirty years from now: "never" for deadlines that overflow.
 fn far_future() -> Instant {
@@ -28,6 +28,38 @@ fn far_future() -> Instant {
     now.checked_add(Duration::from_secs(86_400 * 365 * 30))
         .unwrap_or(now)
 }
+
+/// The deadline of a `corio::timeout` or `corio::wait_for` passed before
+/// its future finished (asyncio's `TimeoutError`); also what
+/// `ConcurrentFuture::result` reports when its own timeout passes.
+///
+/// ```
+/// let e = corio::TimeoutError::new();
+/// assert_eq!(e.to_string(), "deadline has elapsed: the future was cancelled by its timeout");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeoutError {
+    _private: (),
+}
+
+impl TimeoutError {
+    /// A `TimeoutError` (for tests and adapters).
+    ///
+    /// ```
+    /// assert_eq!(corio::TimeoutError::new(), Default::default());
+    /// ```
+    pub fn new() -> TimeoutError {
+        TimeoutError { _private: () }
+    }
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed: the future was cancelled by its timeout")
+    }
+}
+
+impl std::error::Error for TimeoutError {}
 
 /// Runs `future` with a time limit of `duration` (asyncio's
 /// `async with asyncio.timeout(d)`).

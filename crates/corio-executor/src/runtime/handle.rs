@@ -76,6 +76,27 @@ impl Handle {
         self.shared.report(None, message, None);
     }
 
+    /// Sends a panic that nobody else will see to the runtime's exception
+    /// handler, with `message` saying where it happened (what corio's
+    /// bridges do with a panicking done callback).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let rt = corio::Runtime::builder()
+    ///     .exception_handler(move |cx| s.lock().unwrap().push(cx.to_string()))
+    ///     .build()
+    ///     .unwrap();
+    /// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+    /// rt.handle().report_panic("a callback panicked", &*payload);
+    /// let seen = seen.lock().unwrap();
+    /// assert!(seen[0].contains("a callback panicked") && seen[0].contains("boom"));
+    /// ```
+    pub fn report_panic(&self, message: &str, payload: &(dyn std::any::Any + Send)) {
+        self.shared.report(None, message, Some(payload));
+    }
+
     /// Spawns a task on the runtime, from any thread.
     ///
     /// ```
@@ -89,7 +110,24 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        // From a thread outside the runtime, the next submission is likely
+        // a round trip away: an idle worker spins for it (`bridges.rs`).
+        self.shared.bridges.note_external_submit();
         Shared::spawn(&self.shared, future, NO_OWNER, None)
+    }
+
+    /// Whether the runtime has shut down (asyncio's `loop.is_closed()`):
+    /// from then on nothing spawned on it runs.
+    ///
+    /// ```
+    /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
+    /// let handle = rt.handle();
+    /// assert!(!handle.is_closed());
+    /// drop(rt);
+    /// assert!(handle.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_shutdown()
     }
 
     #[track_caller]
@@ -142,7 +180,7 @@ impl Handle {
     where
         F: FnOnce() + Send + 'static,
     {
-        Shared::call_soon_threadsafe(&self.shared, Box::new(f))
+        crate::bridges::call_soon_threadsafe(&self.shared, Box::new(f))
     }
 
     /// A sleep bound to this runtime: unlike [`sleep`](crate::sleep), it may

@@ -56,7 +56,7 @@ use std::ptr::NonNull;
 use crate::context;
 use crate::queue::{Injector, Stealer};
 use crate::runtime::ExceptionHandler;
-use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::{self, Header, Notified, Schedule, Task, TaskId, NO_ORIGIN, NO_OWNER};
 use crossbeam_utils::CachePadded;
 use driver::Drivers;
@@ -88,59 +88,9 @@ pub(crate) struct Shared {
     pub(crate) core0: Mutex<Option<Box<Core>>>,
     /// The blocking pool (`to_thread`, `blocking.rs`).
     pub(crate) blocking: std::sync::Arc<crate::blocking::Pool>,
-    /// `call_soon_threadsafe` callbacks, run in FIFO order by one drainer
-    /// task at a time.
-    soon: Mutex<SoonQueue>,
-    /// How many times a thread outside the runtime submitted work: a worker
-    /// that sees it move spins briefly before it parks (the next
-    /// submission is likely a round trip away).
-    external_submits: AtomicU64,
-}
-
-#[derive(Default)]
-struct SoonQueue {
-    queue: VecDeque<Box<dyn FnOnce() + Send + 'static>>,
-    /// A drainer task exists (it clears this when it finds the queue empty).
-    draining: bool,
-}
-
-/// The task that runs `call_soon_threadsafe` callbacks, in FIFO order, a
-/// batch per poll; it ends when it finds the queue empty (under the lock
-/// that a submitter takes to decide whether to start a new one).
-struct SoonDrainer {
-    shared: Arc<Shared>,
-}
-
-impl std::future::Future for SoonDrainer {
-    type Output = ();
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        for _ in 0..crate::config::SOON_BATCH {
-            let f = {
-                let mut q = self.shared.soon.lock();
-                match q.queue.pop_front() {
-                    Some(f) => f,
-                    None => {
-                        q.draining = false;
-                        return std::task::Poll::Ready(());
-                    }
-                }
-            };
-            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-                self.shared.report(
-                    None,
-                    "a call_soon_threadsafe callback panicked",
-                    Some(&*payload),
-                );
-            }
-        }
-        // Let other tasks run between batches.
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    }
+    /// What threads outside the runtime use to hand it work
+    /// (`bridges.rs`).
+    pub(crate) bridges: crate::bridges::Bridges,
 }
 
 /// What other threads may touch of one worker.
@@ -341,8 +291,7 @@ impl Shared {
             slow_poll,
             core0: Mutex::new(None),
             blocking: std::sync::Arc::new(blocking),
-            soon: Mutex::new(SoonQueue::default()),
-            external_submits: AtomicU64::new(0),
+            bridges: crate::bridges::Bridges::default(),
         });
         Ok((shared, cores))
     }
@@ -461,45 +410,6 @@ impl Shared {
         if let Some(worker) = self.idle.worker_to_notify() {
             self.drivers.unpark(worker);
         }
-    }
-
-    /// A thread outside the runtime submitted work (see `external_submits`).
-    pub(crate) fn note_external_submit(&self) {
-        if !context::on_worker_thread() {
-            self.external_submits.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// How many times a thread outside the runtime submitted work.
-    pub(crate) fn external_submits(&self) -> u64 {
-        self.external_submits.load(Ordering::Relaxed)
-    }
-
-    /// `Handle::call_soon_threadsafe`: queues `f` and makes sure a drainer
-    /// task runs the queue.
-    pub(crate) fn call_soon_threadsafe(
-        shared: &Arc<Shared>,
-        f: Box<dyn FnOnce() + Send + 'static>,
-    ) -> Result<(), crate::threadsafe::ShutdownError> {
-        if shared.is_shutdown() {
-            return Err(crate::threadsafe::ShutdownError::new());
-        }
-        let start = {
-            let mut q = shared.soon.lock();
-            q.queue.push_back(f);
-            !std::mem::replace(&mut q.draining, true)
-        };
-        shared.note_external_submit();
-        if start {
-            let drainer = SoonDrainer {
-                shared: shared.clone(),
-            };
-            let task = Shared::spawn_with(shared, drainer, NO_OWNER, None, |h| {
-                h.with_extras(|e| e.internal = true)
-            });
-            drop(task);
-        }
-        Ok(())
     }
 
     /// Called by the last searcher before it parks: if any queue still has

@@ -506,7 +506,7 @@ impl WorkerCx {
         if cfg!(loom) || !self.core.is_searching.get() {
             return false;
         }
-        let submits = shared.external_submits();
+        let submits = shared.bridges.external_submits();
         let external = self.core.seen_external_submits.replace(submits) != submits;
         let jobs = shared.blocking.jobs_in_flight();
         let jobs_may_finish = jobs > 0 && jobs <= crate::spin::cores();

@@ -26,14 +26,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use crate::context;
-use crate::runtime::Handle;
-use crate::scheduler::Shared;
-use crate::sync::Mutex;
-use crate::task::{Cancelled, Task, TaskError};
-use crate::time::TimeoutError;
+use corio_executor::sync::Mutex;
 
-#[doc(hidden)]
+use crate::{Cancelled, Handle, Task, TaskError, TimeoutError};
+
 pub(crate) mod slot;
 
 use slot::Slot;
@@ -121,43 +117,12 @@ impl fmt::Display for FutureError {
 
 impl std::error::Error for FutureError {}
 
-/// The runtime a [`Handle`] belongs to has shut down (what
-/// [`Handle::call_soon_threadsafe`] returns then).
-///
-/// ```
-/// let e = corio::ShutdownError::new();
-/// assert_eq!(e.to_string(), "the corio runtime has shut down");
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ShutdownError {
-    _private: (),
-}
-
-impl ShutdownError {
-    /// A `ShutdownError`.
-    ///
-    /// ```
-    /// let _ = corio::ShutdownError::new();
-    /// ```
-    pub fn new() -> ShutdownError {
-        ShutdownError { _private: () }
-    }
-}
-
-impl fmt::Display for ShutdownError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the corio runtime has shut down")
-    }
-}
-
-impl std::error::Error for ShutdownError {}
-
 /// What the submitter and the task's completion share.
 struct Inner<T: Send + 'static> {
     slot: Slot<T>,
     /// The task, until its outcome is taken (or the future is cancelled).
     task: Mutex<Option<Task<T>>>,
-    shared: crate::sync::Arc<Shared>,
+    handle: Handle,
 }
 
 impl<T: Send + 'static> Inner<T> {
@@ -185,11 +150,8 @@ impl<T: Send + 'static> Inner<T> {
 
     fn run(self: &Arc<Self>, wakeups: slot::Wakeups) {
         wakeups.run(|payload| {
-            self.shared.report(
-                None,
-                "a ConcurrentFuture done callback panicked",
-                Some(&*payload),
-            )
+            self.handle
+                .report_panic("a ConcurrentFuture done callback panicked", &*payload)
         });
     }
 }
@@ -258,18 +220,16 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let shared = handle.shared.clone();
     let inner = Arc::new(Inner {
         slot: Slot::new(),
         task: Mutex::new(None),
-        shared,
+        handle: handle.clone(),
     });
-    if inner.shared.is_shutdown() {
+    if handle.is_closed() {
         drop(future);
         let _ = inner.slot.complete(Err(FutureError::Shutdown));
         return ConcurrentFuture { inner };
     }
-    inner.shared.note_external_submit();
     *inner.task.lock() = Some(handle.spawn(future));
     // The first look registers the state as the task's join waker (and
     // takes the outcome if the task is done already).
@@ -311,7 +271,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// ```
     #[track_caller]
     pub fn result(&self, timeout: Option<Duration>) -> Result<T, FutureError> {
-        if !self.inner.slot.is_done() && context::on_worker_thread() {
+        if !self.inner.slot.is_done() && Handle::try_current().is_some() {
             panic!(
                 "corio: ConcurrentFuture::result() was called on a corio worker thread while \
                  the coroutine is still running: blocking here stalls the event loop and can \
@@ -424,14 +384,10 @@ impl<T: Send + 'static> Drop for Inner<T> {
         // copies are all gone): a panic nobody took is reported, as asyncio
         // logs "Future exception was never retrieved".
         if let Some(message) = self.slot.take_unretrieved_panic() {
-            self.shared.report(
-                None,
-                &format!(
-                    "Future exception was never retrieved: a coroutine submitted with \
-                     run_coroutine_threadsafe panicked: {message}"
-                ),
-                None,
-            );
+            self.handle.report(&format!(
+                "Future exception was never retrieved: a coroutine submitted with \
+                 run_coroutine_threadsafe panicked: {message}"
+            ));
         }
     }
 }

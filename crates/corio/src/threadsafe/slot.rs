@@ -34,7 +34,7 @@
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
+use corio_executor::sync::{AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
 
 use super::FutureError;
 
@@ -150,7 +150,7 @@ impl<T> Slot<T> {
         Some(self.finish(st))
     }
 
-    fn finish(&self, mut st: crate::sync::MutexGuard<'_, State<T>>) -> Wakeups {
+    fn finish(&self, mut st: MutexGuard<'_, State<T>>) -> Wakeups {
         self.done.store(true, Ordering::Release);
         if st.waiters > 0 {
             self.cv.notify_all();
@@ -186,7 +186,7 @@ impl<T> Slot<T> {
         if timeout != Some(Duration::ZERO) {
             // A completion a thread wakeup or so away is caught without
             // putting this thread to sleep and waking it again.
-            crate::spin::spin_until(|| self.is_done());
+            corio_executor::hooks::spin_until(|| self.is_done());
         }
         let mut st = self.state.lock();
         loop {
