@@ -98,7 +98,7 @@ struct PoolState {
     sleeping: usize,
     /// Notifications sent to sleeping threads that none has taken yet.
     notified: usize,
-    /// When the latest of them was sent (`crate::spin::now_nanos`), 0 once
+    /// When the latest of them was sent (`crate::clock::now_nanos`), 0 once
     /// a woken thread took it: the woken thread measures its wakeup.
     notified_at: u64,
     /// Threads running a job now.
@@ -159,7 +159,7 @@ impl Pool {
         if st.sleeping > st.notified {
             st.notified += 1;
             if !cfg!(loom) {
-                st.notified_at = crate::spin::now_nanos();
+                st.notified_at = crate::clock::now_nanos();
             }
             self.work.notify_one();
             return Ok(());
@@ -201,13 +201,13 @@ impl Pool {
             let slept_at = if cfg!(loom) {
                 0
             } else {
-                crate::spin::now_nanos()
+                crate::clock::now_nanos()
             };
             let (guard, timed_out) = self.work.wait_timeout(st, self.keep_alive);
             st = guard;
             let at = std::mem::take(&mut st.notified_at);
             if at > slept_at {
-                crate::spin::record_wakeup(at - slept_at, crate::spin::now_nanos() - at);
+                crate::spin::record_wakeup(at - slept_at, crate::clock::now_nanos() - at);
             }
             st.sleeping -= 1;
             // Whoever wakes takes a notification (a miscount only costs

@@ -38,6 +38,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
+
 use std::time::{Duration, Instant};
 
 /// The estimated cost of one thread wakeup, in nanoseconds (0: none
@@ -47,15 +48,6 @@ static WAKEUP_NANOS: AtomicU64 = AtomicU64::new(0);
 /// The longest measurement that is a wakeup, not a stall
 /// (`config::WAKEUP_SAMPLE_MAX`).
 const MAX_SAMPLE: Duration = crate::config::WAKEUP_SAMPLE_MAX;
-
-/// Nanoseconds since the first call in this process: a stamp that fits an
-/// atomic word, for [`record_wakeup`]'s measurements.
-pub(crate) fn now_nanos() -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    // Never 0, so that 0 can mean "no stamp".
-    (epoch.elapsed().as_nanos() as u64).max(1)
-}
 
 /// A thread that had been parked for `asleep` nanoseconds when another
 /// decided to wake it ran again `cost` nanoseconds later: folds the cost

@@ -166,7 +166,7 @@ pub struct Parker<U> {
     state: AtomicUsize,
     unpark: U,
     /// When an unpark decided to wake the parked worker
-    /// (`crate::spin::now_nanos`), 0 if none did.
+    /// (`crate::clock::now_nanos`), 0 if none did.
     #[cfg(not(loom))]
     woken_at: std::sync::atomic::AtomicU64,
 }
@@ -193,7 +193,7 @@ impl<U: Unpark> Parker<U> {
         if self.state.swap(NOTIFIED, SeqCst) == PARKED {
             #[cfg(not(loom))]
             self.woken_at.store(
-                crate::spin::now_nanos(),
+                crate::clock::now_nanos(),
                 std::sync::atomic::Ordering::Relaxed,
             );
             self.unpark.unpark();
@@ -223,7 +223,7 @@ impl<U: Unpark> Parker<U> {
             return;
         }
         #[cfg(not(loom))]
-        let parked_at = crate::spin::now_nanos();
+        let parked_at = crate::clock::now_nanos();
         driver.park(timeout);
         #[cfg(not(loom))]
         {
@@ -231,7 +231,7 @@ impl<U: Unpark> Parker<U> {
             if at != 0 {
                 crate::spin::record_wakeup(
                     at.saturating_sub(parked_at),
-                    crate::spin::now_nanos().saturating_sub(at),
+                    crate::clock::now_nanos().saturating_sub(at),
                 );
             }
         }

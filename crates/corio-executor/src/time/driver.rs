@@ -70,17 +70,18 @@ pub const NEVER: u64 = u64::MAX;
 #[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 pub const NO_WATCHER: usize = usize::MAX;
 
-/// The runtime's clock: ticks of 1 ms since the runtime started.
+/// The timers' view of the runtime's clock (`crate::clock`): ticks of
+/// 1 ms since its epoch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
     start: Instant,
 }
 
 impl Clock {
-    /// A clock whose tick 0 is now.
+    /// Ticks of `crate::clock`'s epoch.
     pub(crate) fn new() -> Clock {
         Clock {
-            start: Instant::now(),
+            start: crate::clock::epoch(),
         }
     }
 
