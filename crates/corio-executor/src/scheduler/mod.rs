@@ -338,7 +338,7 @@ impl Shared {
         let id = TaskId::next();
         let hook = Hook::new(this.clone(), id);
         let context = crate::context_var::capture();
-        // A worker's cached coarse time (refreshed every few dozen polls
+        // A worker's cached clock reading (refreshed every few dozen polls
         // and on waking up); a clock read from other threads.
         let now = this.with_current_worker(|cx| match cx {
             Some(cx) => cx.core.now_centis.get(),

@@ -65,7 +65,7 @@ pub(crate) struct Core {
     /// with one, they share the run queue to keep a single FIFO order).
     local_queue: RefCell<VecDeque<Notified>>,
     tick: Cell<u32>,
-    /// The coarse clock (`crate::clock`), refreshed every
+    /// The clock's centiseconds (`crate::clock`), refreshed every
     /// `GLOBAL_QUEUE_INTERVAL` ticks and after parking: the spawn stamp of
     /// the tasks this worker spawns (a clock read per spawn would cost a
     /// measurable share of a spawn).
@@ -344,7 +344,7 @@ impl WorkerCx {
         shared.injector.steal_batch_and_pop(&core.run_queue)
     }
 
-    /// Every `GLOBAL_QUEUE_INTERVAL` ticks: refresh the coarse clock,
+    /// Every `GLOBAL_QUEUE_INTERVAL` ticks: refresh the cached clock,
     /// publish the tick, look at the reactor, fire due timers and collect
     /// the inbox.
     fn maintenance(&self, tick: u32) {
