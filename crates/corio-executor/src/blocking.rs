@@ -54,8 +54,10 @@ use crate::context_var;
 use crate::scheduler::Shared;
 use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 // std's `Arc` for jobs and the pool, also under loom: loom's has no
-// unsized coercion or `self` receivers, and no model runs the pool (its
-// threads are real). The runtime's `Shared` stays behind the facade's.
+// unsized coercion (`Arc<dyn Run>`) or `self: &Arc<Self>` receivers. The
+// hand-off's protocol lives in the facade's locks and atomics, which the
+// model (`loom-tests/tests/blocking_pool.rs`) checks; the runtime's
+// `Shared` stays behind the facade's `Arc`.
 use crate::task::{poll_cancelled, Cancelled, TaskError};
 use std::sync::Arc;
 

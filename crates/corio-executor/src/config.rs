@@ -65,6 +65,13 @@ pub(crate) const SPIN_WAKEUPS: u32 = 4;
 /// a thread well within it, so it only filters, it does not tune.
 pub(crate) const WAKEUP_SAMPLE_MAX: Duration = Duration::from_millis(1);
 
+/// One worker park in this many is measured for the wakeup estimate: a
+/// measurement costs two clock reads on the parking side and one on the
+/// waking side, which a workload that parks and unparks tens of thousands
+/// of times a second feels; one in sixteen keeps the estimate current
+/// (it moves by a sixteenth per sample) at a sixteenth of the cost.
+pub(crate) const WAKEUP_SAMPLE_EVERY: u32 = 16;
+
 // ---- Memory ----
 
 /// Bytes of freed task blocks a worker keeps per size class for its next

@@ -45,8 +45,12 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match context::with_worker(|cx| cx.map(|cx| cx.shared.clone())) {
-        Some(shared) => Shared::spawn(&shared, future, NO_OWNER, name),
+    let at = std::panic::Location::caller();
+    let task = context::with_worker(|cx| {
+        cx.map(|cx| Shared::spawn_at(&cx.shared, future, NO_OWNER, name, at))
+    });
+    match task {
+        Some(task) => task,
         None => no_running_loop("spawn"),
     }
 }
@@ -82,8 +86,12 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match context::with_worker(|cx| cx.map(|cx| (cx.shared.clone(), cx.core.index))) {
-        Some((shared, index)) => Shared::spawn(&shared, future, index, name),
+    let at = std::panic::Location::caller();
+    let task = context::with_worker(|cx| {
+        cx.map(|cx| Shared::spawn_at(&cx.shared, future, cx.core.index, name, at))
+    });
+    match task {
+        Some(task) => task,
         None => no_running_loop("spawn_local"),
     }
 }

@@ -322,6 +322,22 @@ impl Shared {
         Shared::spawn_with(this, future, owner, name, |_| {})
     }
 
+    /// [`Shared::spawn`] with the caller's location given (debug mode
+    /// records where each task was created): for a caller inside a
+    /// closure, where `#[track_caller]` does not reach.
+    pub(crate) fn spawn_at<F>(
+        this: &Arc<Shared>,
+        future: F,
+        owner: usize,
+        name: Option<Box<str>>,
+        at: &'static std::panic::Location<'static>,
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        Shared::spawn_with_at(this, future, owner, name, |_| {}, at)
+    }
+
     /// [`Shared::spawn`], running `prepare` on the new task before anything
     /// can run it (a task group registers its completion hook there).
     #[track_caller]
@@ -331,6 +347,21 @@ impl Shared {
         owner: usize,
         name: Option<Box<str>>,
         prepare: impl FnOnce(&Header),
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let at = std::panic::Location::caller();
+        Shared::spawn_with_at(this, future, owner, name, prepare, at)
+    }
+
+    fn spawn_with_at<F>(
+        this: &Arc<Shared>,
+        future: F,
+        owner: usize,
+        name: Option<Box<str>>,
+        prepare: impl FnOnce(&Header),
+        at: &'static std::panic::Location<'static>,
     ) -> Task<F::Output>
     where
         F: Future + 'static,
@@ -346,7 +377,6 @@ impl Shared {
         });
         let (raw, notified, join) = task::allocate(future, hook, id, owner, name, context, now);
         if this.slow_poll.is_some() {
-            let at = std::panic::Location::caller();
             raw.header().with_extras(|e| e.created_at = Some(at));
         }
         prepare(raw.header());

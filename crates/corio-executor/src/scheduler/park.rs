@@ -20,10 +20,11 @@
 //!
 //! Spurious returns are allowed; the worker re-checks its queues.
 //!
-//! An unpark that writes to the eventfd also stamps the time, and the
-//! woken worker reports how long it took to run again (`crate::spin`:
-//! that measured cost bounds every spin in the runtime). The stamp is a
-//! statistic beside the protocol, not part of it, and absent under loom.
+//! One park in `config::WAKEUP_SAMPLE_EVERY` is measured: the unpark that
+//! writes to the eventfd then stamps the time, and the woken worker reports
+//! how long it took to run again (`crate::spin`: that measured cost bounds
+//! every spin in the runtime). The stamp is a statistic beside the
+//! protocol, not part of it, and absent under loom.
 
 use std::time::Duration;
 
@@ -165,11 +166,20 @@ mod loom_driver {
 pub struct Parker<U> {
     state: AtomicUsize,
     unpark: U,
-    /// When an unpark decided to wake the parked worker
-    /// (`crate::clock::now_nanos`), 0 if none did.
+    /// While a park is measured: `MEASURE` until an unpark decides to wake
+    /// the worker, then when it did (`crate::clock::now_nanos`); 0 while
+    /// no park is measured.
     #[cfg(not(loom))]
     woken_at: std::sync::atomic::AtomicU64,
+    /// Parks so far (only the owner touches it): one in
+    /// `config::WAKEUP_SAMPLE_EVERY` is measured.
+    #[cfg(not(loom))]
+    parks: std::sync::atomic::AtomicU32,
 }
+
+/// `Parker::woken_at` of a measured park that no unpark has stamped yet.
+#[cfg(not(loom))]
+const MEASURE: u64 = u64::MAX;
 
 #[cfg_attr(not(loom), allow(unreachable_pub))] // the loom models drive it (`crate::protocols`)
 impl<U: Unpark> Parker<U> {
@@ -180,6 +190,8 @@ impl<U: Unpark> Parker<U> {
             unpark,
             #[cfg(not(loom))]
             woken_at: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(not(loom))]
+            parks: std::sync::atomic::AtomicU32::new(0),
         }
     }
 
@@ -192,10 +204,12 @@ impl<U: Unpark> Parker<U> {
     pub fn unpark(&self) {
         if self.state.swap(NOTIFIED, SeqCst) == PARKED {
             #[cfg(not(loom))]
-            self.woken_at.store(
-                crate::clock::now_nanos(),
-                std::sync::atomic::Ordering::Relaxed,
-            );
+            if self.woken_at.load(std::sync::atomic::Ordering::Relaxed) == MEASURE {
+                self.woken_at.store(
+                    crate::clock::now_nanos(),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
             self.unpark.unpark();
         }
     }
@@ -211,7 +225,15 @@ impl<U: Unpark> Parker<U> {
             return;
         }
         #[cfg(not(loom))]
-        self.woken_at.store(0, std::sync::atomic::Ordering::Relaxed);
+        let measured = {
+            use std::sync::atomic::Ordering::Relaxed;
+            let n = self.parks.load(Relaxed);
+            self.parks.store(n.wrapping_add(1), Relaxed);
+            let measured = n % crate::config::WAKEUP_SAMPLE_EVERY == 0;
+            self.woken_at
+                .store(if measured { MEASURE } else { 0 }, Relaxed);
+            measured
+        };
         if self
             .state
             .compare_exchange(EMPTY, PARKED, SeqCst, SeqCst)
@@ -223,12 +245,16 @@ impl<U: Unpark> Parker<U> {
             return;
         }
         #[cfg(not(loom))]
-        let parked_at = crate::clock::now_nanos();
+        let parked_at = if measured {
+            crate::clock::now_nanos()
+        } else {
+            0
+        };
         driver.park(timeout);
         #[cfg(not(loom))]
-        {
+        if measured {
             let at = self.woken_at.swap(0, std::sync::atomic::Ordering::Relaxed);
-            if at != 0 {
+            if at != MEASURE && at != 0 {
                 crate::spin::record_wakeup(
                     at.saturating_sub(parked_at),
                     crate::clock::now_nanos().saturating_sub(at),

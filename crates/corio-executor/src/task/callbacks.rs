@@ -34,6 +34,20 @@ pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
 /// What hears about a linked task finishing (a task group watching its
 /// children): see [`hooks::spawn_linked`](crate::hooks::spawn_linked).
+///
+/// ```
+/// use corio::TaskRef;
+/// use corio_executor::hooks::ChildSink;
+///
+/// /// Prints each child's outcome as it finishes.
+/// struct Log;
+/// impl ChildSink for Log {
+///     fn child_done(&self, child: &TaskRef) {
+///         println!("{} finished: {}", child.name(), child.state());
+///     }
+/// }
+/// let _sink: std::sync::Arc<dyn ChildSink> = std::sync::Arc::new(Log);
+/// ```
 pub trait ChildSink: Send + Sync + 'static {
     /// `child` finished: called once, inline on the thread that completed
     /// it, after its outcome is stored and its awaiter woken. It must be

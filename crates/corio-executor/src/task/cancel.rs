@@ -570,6 +570,15 @@ impl Scope {
 
 /// Keeps a [`Scope`] linked as the innermost on this thread; dropping it
 /// unlinks the scope. See [`Scope::enter`].
+///
+/// ```
+/// use corio_executor::hooks::{Scope, ScopeGuard};
+/// let s = Scope::new(corio::CancelScope::Timeout);
+/// // SAFETY: dropped at the end of the statement below, never leaked.
+/// let guard: ScopeGuard<'_> = unsafe { s.enter() };
+/// drop(guard);
+/// assert_eq!(s.poll_in(|| 1), 1, "unlinked: it can be entered again");
+/// ```
 #[must_use = "the scope is unlinked when the guard is dropped"]
 #[derive(Debug)]
 pub struct ScopeGuard<'a> {
