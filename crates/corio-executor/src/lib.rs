@@ -2,17 +2,26 @@
 //! corio runtime.
 //!
 //! Most users depend on the `corio` crate, which re-exports what is here
-//! under asyncio's names. This crate owns the concurrency core:
+//! and builds asyncio's API on it. This crate is the per-thread executor:
 //!
-//! * [`task`](crate::Task): the task allocation and its state machine;
-//! * the scheduler: per-worker run queues with stealing, a LIFO slot, the
-//!   global injector, idle/searching accounting, parking in each worker's
-//!   own reactor;
+//! * tasks ([`Task`], [`TaskRef`]): the allocation, the state word, the
+//!   cancellation record, done callbacks, context variables;
+//! * the scheduler and its workers: per-worker run queues with stealing, a
+//!   LIFO slot, the global injector, idle/searching accounting, and each
+//!   worker's driver (its reactor and timer wheel, one park for both);
+//! * [`sleep`] and [`interval`] on the per-worker wheels, I/O registration
+//!   ([`io`]), the blocking pool ([`to_thread`]);
 //! * the [`Runtime`], [`Handle`] and the free functions ([`spawn`],
-//!   [`spawn_local`], [`current_task`], [`yield_now`]).
+//!   [`spawn_local`], [`current_task`], [`yield_now`]);
+//! * [`hooks`]: the one surface for building awaitables on all of it
+//!   (cancellation points, budget, suspension points, cancel scopes,
+//!   linked children), which `corio`'s timeouts, task groups and
+//!   synchronization primitives are written against.
 //!
-//! Every atomic, lock and cell goes through one facade (`sync`), which
-//! switches to loom under `--cfg loom`; the models live in `loom-tests/`.
+//! Every atomic, lock and cell of a protocol goes through one facade
+//! (`sync`), which switches to loom under `--cfg loom`; the models live in
+//! `loom-tests/` and reach the protocols through a module that exists only
+//! under loom. Every tuning choice is in `config.rs`.
 //!
 //! # Example
 //!
