@@ -52,12 +52,15 @@ pub(crate) const SOON_BATCH: usize = 64;
 /// expects from another thread before it sleeps (`crate::spin`, which
 /// measures what a wakeup costs on the machine it runs on). A proportion:
 /// the signal in a one-by-one exchange often needs the other side woken
-/// first and then its turn of work, so one wakeup's worth gives up just
-/// before it comes, and the exchange falls into the mode where every
-/// round trip pays two wakeups (`docs/benchmarks.md`, "Bridges between
-/// threads"). Four covers the other side's wakeup and its turn, and keeps
-/// a spin within a few times what sleeping would cost.
-pub(crate) const SPIN_WAKEUPS: u32 = 4;
+/// first and then its turn of work, so a spin shorter than about one
+/// wakeup gives up just before it comes, and the exchange falls into the
+/// mode where every round trip pays two wakeups; a longer spin takes the
+/// cores from the threads doing the work (a pool thread, the worker), which
+/// on a small machine slows the very exchange it waits for. Two is where
+/// both bridges benchmarks do best (`docs/benchmarks.md`, "Bridges between
+/// threads": four was 1.2x slower on the concurrent one, six slower
+/// still).
+pub(crate) const SPIN_WAKEUPS: u32 = 2;
 
 /// A measured "wakeup" longer than this was not the cost of a wakeup but a
 /// stall (a descheduled thread, a suspended VM): it is not a sample of the

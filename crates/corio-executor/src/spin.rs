@@ -16,16 +16,16 @@
 //! again ([`record_wakeup`]). The estimate is a running 90th percentile of
 //! those samples ([`wakeup_cost`]).
 //!
-//! A spin lasts up to `config::SPIN_WAKEUPS` (four) such wakeups
+//! A spin lasts up to `config::SPIN_WAKEUPS` (two) such wakeups
 //! ([`spin_until`]). One is not
 //! enough: in a one-by-one exchange (a task awaiting blocking jobs one at
 //! a time, a thread submitting coroutines and waiting for each), the
 //! signal a spinner waits for often needs the other side woken first, then
 //! its turn of work, then the signal itself; a spin shorter than that
 //! round trip gives up just before the signal comes, both sides fall
-//! asleep, and from then on every exchange pays two wakeups. Four covers
-//! the other side's wakeup and its turn with room to spare, and keeps a
-//! spin within a small multiple of what sleeping would have cost.
+//! asleep, and from then on every exchange pays two wakeups. Two covers
+//! the other side's wakeup and its turn; longer spins take the cores from
+//! the threads doing the work (see `config::SPIN_WAKEUPS`).
 //!
 //! Samples that say nothing about a wakeup are dropped: a thread woken
 //! just as it was about to block resumes almost at once, and one that
