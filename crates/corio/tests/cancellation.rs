@@ -407,19 +407,27 @@ fn a_cancelled_interval_tick_sleep_until_and_yield_return_cancelled() {
 #[test]
 fn cancelling_many_sleeping_tasks_from_another_worker_ends_them_all() {
     let ended = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
     let e = ended.clone();
     rt(2).run(async move {
         let tasks: Vec<_> = (0..1000)
             .map(|_| {
-                let e = e.clone();
+                let (e, started) = (e.clone(), started.clone());
                 corio::spawn(async move {
+                    started.fetch_add(1, Ordering::SeqCst);
                     let r = corio::sleep(HOUR).await;
                     e.fetch_add(1, Ordering::SeqCst);
                     r
                 })
             })
             .collect();
-        corio::sleep(10 * MS).await.unwrap();
+        // Every task is asleep before the cancels (on a loaded machine,
+        // a fixed pause may end before the last one first runs, and a task
+        // cancelled before its first poll never runs its body).
+        while started.load(Ordering::SeqCst) < 1000 {
+            corio::sleep(MS).await.unwrap();
+        }
+        corio::sleep(MS).await.unwrap();
         for t in &tasks {
             t.cancel();
         }
