@@ -81,7 +81,7 @@ pub use crate::context::{note_suspended, poll_proceed};
 pub use crate::spin::spin_until;
 pub use crate::task::cancel::{poll_cancelled, Scope, ScopeGuard};
 pub use crate::task::cancel::{rearm, scopes_let_through};
-pub use crate::task::ChildSink;
+pub use crate::task::{panic_message, ChildSink};
 
 use std::future::Future;
 use std::ptr::NonNull;

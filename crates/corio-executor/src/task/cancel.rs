@@ -561,10 +561,7 @@ impl Scope {
         if self.is_pending() {
             PENDING.with(|p| p.set(p.get() + 1));
         }
-        ScopeGuard {
-            scope: self,
-            _not_send: std::marker::PhantomData,
-        }
+        ScopeGuard { scope: self }
     }
 }
 
@@ -582,8 +579,8 @@ impl Scope {
 #[must_use = "the scope is unlinked when the guard is dropped"]
 #[derive(Debug)]
 pub struct ScopeGuard<'a> {
+    /// `!Send`, as `Scope` is `!Sync`: the guard stays on its thread.
     scope: &'a Scope,
-    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Drop for ScopeGuard<'_> {

@@ -284,8 +284,14 @@ impl TaskError {
     }
 }
 
-/// The text of a panic payload (`&str` or `String`), or `"Box<dyn Any>"`.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The text of a panic payload (`&str` or `String`), or `"Box<dyn Any>"`:
+/// how every report of the runtime names a panic.
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+/// assert_eq!(corio_executor::hooks::panic_message(&*payload), "boom 1");
+/// ```
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -61,7 +61,7 @@ pub use id::TaskId;
 pub(crate) use raw::allocate;
 pub(crate) use raw::{Header, Notified, RawTask, Schedule, NO_ORIGIN, NO_OWNER};
 
-pub(crate) use error::panic_message;
+pub use error::panic_message;
 
 use std::fmt;
 use std::future::Future;

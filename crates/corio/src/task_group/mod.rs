@@ -48,7 +48,7 @@ pub(crate) mod tally;
 
 use tally::Tally;
 
-use corio_executor::hooks::{self, ChildSink, Scope};
+use corio_executor::hooks::{self, panic_message, ChildSink, Scope};
 use corio_executor::sync::{AtomicUsize, Mutex, Ordering};
 
 use crate::{poll_cancelled, CancelScope, Cancelled, Handle, Task, TaskError, TaskId, TaskRef};
@@ -943,18 +943,6 @@ impl<E: Send + 'static, Fut: Future> Future for Run<E, Fut> {
             failures,
             cancelled: this.cancelled.take(),
         }))
-    }
-}
-
-/// The message of a panic payload (a `&str` or `String`, as `panic!`
-/// makes them).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
     }
 }
 
