@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use async_executor::Executor;
 use corio_benches::{
-    block_on, corio_runtime, criterion, tokio_runtime, Latch, PlainYield, WORKERS,
+    block_on, corio_runtime, criterion, tokio_runtime, Latch, PlainYield, SmolThreads, WORKERS,
 };
 use criterion::Criterion;
 
@@ -224,35 +224,11 @@ impl Spawner for Arc<Executor<'static>> {
 
 /// An `Executor` run by `WORKERS` threads: `WORKERS - 1` background threads
 /// here, plus the thread calling `block_on`.
-struct AsyncExecutorRt {
-    executor: Arc<Executor<'static>>,
-    /// One stop latch per background thread ([`Latch`] has one waiter).
-    threads: Vec<(Arc<Latch>, thread::JoinHandle<()>)>,
-}
+struct AsyncExecutorRt(SmolThreads);
 
 impl AsyncExecutorRt {
     fn new() -> AsyncExecutorRt {
-        let executor = Arc::new(Executor::new());
-        let threads = (1..WORKERS)
-            .map(|_| {
-                let executor = executor.clone();
-                let stop = Latch::new(1);
-                let wait = stop.wait();
-                (stop, thread::spawn(move || block_on(executor.run(wait))))
-            })
-            .collect();
-        AsyncExecutorRt { executor, threads }
-    }
-}
-
-impl Drop for AsyncExecutorRt {
-    fn drop(&mut self) {
-        for (stop, _) in &self.threads {
-            stop.count_down();
-        }
-        for (_, t) in self.threads.drain(..) {
-            t.join().unwrap();
-        }
+        AsyncExecutorRt(SmolThreads::with_threads(WORKERS - 1))
     }
 }
 
@@ -260,7 +236,7 @@ impl Rt for AsyncExecutorRt {
     type Spawner = Arc<Executor<'static>>;
 
     fn spawner(&self) -> Arc<Executor<'static>> {
-        self.executor.clone()
+        self.0.executor().clone()
     }
 
     fn block_on<F>(&self, future: F) -> F::Output
@@ -268,7 +244,7 @@ impl Rt for AsyncExecutorRt {
         F: Future + Send + 'static,
         F::Output: Send,
     {
-        block_on(self.executor.run(future))
+        block_on(self.0.executor().run(future))
     }
 }
 

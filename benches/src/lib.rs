@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -135,32 +135,13 @@ impl Future for PlainYield {
     }
 }
 
-/// A minimal thread-parking `block_on`, to drive `Executor::run` on a
-/// thread of the benchmark.
+/// `futures-lite`'s thread-parking `block_on`, to drive `Executor::run`
+/// on a thread of the benchmark.
 ///
 /// ```
 /// assert_eq!(corio_benches::block_on(async { 3 }), 3);
 /// ```
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(thread::Thread);
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
-}
+pub use futures_lite::future::block_on;
 
 /// A corio runtime with [`WORKERS`] workers whose worker 0 is a thread of
 /// its own, running a main task that only waits for the end (as a server's
@@ -220,8 +201,12 @@ impl Drop for CorioOwnThread {
     }
 }
 
-/// An `async-executor` `Executor` run by [`WORKERS`] threads of its own
-/// (the benchmark's thread is none of them). Dropping it stops them.
+/// An `async-executor` `Executor` run by threads of its own: [`WORKERS`]
+/// of them with [`new`](SmolThreads::new) (the benchmark's thread is none
+/// of them), or as many as asked with
+/// [`with_threads`](SmolThreads::with_threads) (`WORKERS - 1` when the
+/// benchmark's thread runs the executor too, in `block_on`). Dropping it
+/// stops them.
 ///
 /// ```
 /// let ex = corio_benches::SmolThreads::new();
@@ -237,10 +222,20 @@ pub struct SmolThreads {
 }
 
 impl SmolThreads {
-    /// Starts the threads.
+    /// Starts [`WORKERS`] threads.
     pub fn new() -> SmolThreads {
+        SmolThreads::with_threads(WORKERS)
+    }
+
+    /// Starts `n` threads.
+    ///
+    /// ```
+    /// let ex = corio_benches::SmolThreads::with_threads(1);
+    /// assert_eq!(corio_benches::block_on(ex.executor().run(async { 2 })), 2);
+    /// ```
+    pub fn with_threads(n: usize) -> SmolThreads {
         let executor = Arc::new(Executor::new());
-        let threads = (0..WORKERS)
+        let threads = (0..n)
             .map(|_| {
                 let executor = executor.clone();
                 let stop = Latch::new(1);
