@@ -209,7 +209,7 @@ impl Pool {
             st = guard;
             let at = std::mem::take(&mut st.notified_at);
             if at > slept_at {
-                crate::spin::record_wakeup(at - slept_at, crate::clock::now_nanos() - at);
+                crate::spin::record_wakeup(crate::clock::now_nanos() - at);
             }
             st.sleeping -= 1;
             // Whoever wakes takes a notification (a miscount only costs

@@ -69,11 +69,15 @@ pub(crate) const SPIN_WAKEUPS: u32 = 2;
 pub(crate) const WAKEUP_SAMPLE_MAX: Duration = Duration::from_millis(1);
 
 /// One worker park in this many is measured for the wakeup estimate: a
-/// measurement costs two clock reads on the parking side and one on the
-/// waking side, which a workload that parks and unparks tens of thousands
-/// of times a second feels; one in sixteen keeps the estimate current
-/// (it moves by a sixteenth per sample) at a sixteenth of the cost.
+/// measurement costs a clock read on each side, which a workload that
+/// parks and unparks tens of thousands of times a second feels; one in
+/// sixteen keeps the estimate current at a sixteenth of the cost.
 pub(crate) const WAKEUP_SAMPLE_EVERY: u32 = 16;
+
+/// The wakeup estimate is the 90th percentile of this many recent samples
+/// (`crate::spin`): enough that one slow wakeup in ten does not move it,
+/// few enough that it follows the machine within a few hundred parks.
+pub(crate) const WAKEUP_WINDOW: usize = 32;
 
 // ---- Memory ----
 

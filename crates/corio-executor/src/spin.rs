@@ -9,12 +9,14 @@
 //! spins.
 //!
 //! How long to spin follows from what a wakeup costs, which depends on the
-//! machine (a few microseconds on bare metal, more in a VM, more again on
-//! a busy host). So no spin here has a constant. Every wakeup of a worker
-//! by an unpark, and of a blocking-pool thread by a new job, is measured:
-//! from the moment the waker decides to wake it to the moment it runs
-//! again ([`record_wakeup`]). The estimate is a running 90th percentile of
-//! those samples ([`wakeup_cost`]).
+//! machine (a few microseconds on bare metal, tens in a VM, more again on
+//! a busy host). So no spin here has a constant. Wakeups of workers by an
+//! unpark, and of blocking-pool threads by a new job, are measured: from
+//! the moment the waker decides to wake the thread to the moment it runs
+//! again ([`record_wakeup`]). The estimate is the 90th percentile of the
+//! last `config::WAKEUP_WINDOW` samples ([`wakeup_cost`]): it follows the
+//! machine as soon as there are samples, and one slow wakeup in ten does
+//! not move it.
 //!
 //! A spin lasts up to `config::SPIN_WAKEUPS` (two) such wakeups
 //! ([`spin_until`]). One is not
@@ -27,59 +29,72 @@
 //! the other side's wakeup and its turn; longer spins take the cores from
 //! the threads doing the work (see `config::SPIN_WAKEUPS`).
 //!
-//! Samples that say nothing about a wakeup are dropped: a thread woken
-//! just as it was about to block resumes almost at once, and one that
-//! took over a millisecond was descheduled, not woken slowly. Before the
-//! first sample the estimate is zero, and nothing spins.
+//! A measurement over `config::WAKEUP_SAMPLE_MAX` is a stall (a
+//! descheduled thread), not a wakeup, and is dropped. A thread woken just
+//! as it was about to block resumes at once; such samples are cheap
+//! wakeups in effect and sit below the percentile unless they are most of
+//! them. Before the first sample the estimate is zero, and nothing spins.
 //!
-//! This is a statistic, not a synchronization protocol: a lost update
-//! costs one sample. It uses std's atomics directly, and under loom
-//! nothing spins (the models check protocols that never rely on a spin).
+//! This is a statistic, not a synchronization protocol: a sample that
+//! meets another being recorded is dropped. It uses std's atomics and
+//! mutex directly, and under loom nothing spins (the models check
+//! protocols that never rely on a spin).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use std::time::{Duration, Instant};
 
+use crate::config::{WAKEUP_SAMPLE_MAX, WAKEUP_WINDOW};
+
 /// The estimated cost of one thread wakeup, in nanoseconds (0: none
-/// measured yet).
+/// measured yet): the 90th percentile of `SAMPLES`.
 static WAKEUP_NANOS: AtomicU64 = AtomicU64::new(0);
 
-/// The longest measurement that is a wakeup, not a stall
-/// (`config::WAKEUP_SAMPLE_MAX`).
-const MAX_SAMPLE: Duration = crate::config::WAKEUP_SAMPLE_MAX;
+/// The last `WAKEUP_WINDOW` wakeup costs.
+static SAMPLES: Mutex<Window> = Mutex::new(Window {
+    nanos: [0; WAKEUP_WINDOW],
+    len: 0,
+    next: 0,
+});
 
-/// A thread that had been parked for `asleep` nanoseconds when another
-/// decided to wake it ran again `cost` nanoseconds later: folds the cost
-/// into the estimate if the thread was surely asleep (parked for at least
-/// as long as its wakeup took; one woken just as it was about to block
-/// resumes almost at once, which says nothing about a wakeup's cost).
-pub(crate) fn record_wakeup(asleep: u64, cost: u64) {
-    if asleep < cost {
-        return;
-    }
-    let old = WAKEUP_NANOS.load(Relaxed);
-    WAKEUP_NANOS.store(next_estimate(old, cost), Relaxed);
+/// A ring of the most recent samples.
+struct Window {
+    nanos: [u64; WAKEUP_WINDOW],
+    /// Samples in the ring (up to `WAKEUP_WINDOW`).
+    len: usize,
+    /// Where the next sample goes.
+    next: usize,
 }
 
-/// The estimate after a sample: up by a sixteenth of itself after a larger
-/// sample, down by a hundred and forty-fourth after a smaller one, so that
-/// it settles where one sample in ten is larger (the 90th percentile); a
-/// stall is no sample.
-fn next_estimate(old: u64, sample: u64) -> u64 {
-    if sample == 0 || sample > MAX_SAMPLE.as_nanos() as u64 {
-        old
-    } else if old == 0 {
-        sample
-    } else if sample > old {
-        old + (old / 16).max(1)
-    } else {
-        old - old / 144
+impl Window {
+    /// Adds a sample (replacing the oldest once full) and returns the
+    /// 90th percentile of the samples held.
+    fn push(&mut self, sample: u64) -> u64 {
+        self.nanos[self.next] = sample;
+        self.next = (self.next + 1) % WAKEUP_WINDOW;
+        self.len = (self.len + 1).min(WAKEUP_WINDOW);
+        let mut sorted = self.nanos;
+        let held = &mut sorted[..self.len];
+        held.sort_unstable();
+        held[(self.len - 1) * 9 / 10]
+    }
+}
+
+/// Another thread decided to wake a sleeping one, which ran again `cost`
+/// nanoseconds later: a sample of the estimate, unless it was a stall.
+pub(crate) fn record_wakeup(cost: u64) {
+    if cost == 0 || cost > WAKEUP_SAMPLE_MAX.as_nanos() as u64 {
+        return;
+    }
+    // A sample that meets another is dropped rather than waited for.
+    if let Ok(mut window) = SAMPLES.try_lock() {
+        WAKEUP_NANOS.store(window.push(cost), Relaxed);
     }
 }
 
 /// The current estimate of one thread wakeup's cost, the 90th percentile
-/// of the samples (zero until one is measured).
+/// of the recent samples (zero until one is measured).
 pub(crate) fn wakeup_cost() -> Duration {
     Duration::from_nanos(WAKEUP_NANOS.load(Relaxed))
 }
@@ -136,22 +151,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_estimate_settles_at_the_90th_percentile_and_ignores_stalls() {
-        let mut est = next_estimate(0, 40_000);
-        assert_eq!(est, 40_000, "the first sample is the estimate");
+    fn the_estimate_is_the_90th_percentile_of_the_recent_samples() {
+        let mut w = Window {
+            nanos: [0; WAKEUP_WINDOW],
+            len: 0,
+            next: 0,
+        };
+        assert_eq!(w.push(40_000), 40_000, "the first sample is the estimate");
         // Samples spread evenly over 1..=100 us, in a scrambled order.
-        for round in 0..200u64 {
+        let mut est = 0;
+        for round in 0..20u64 {
             for i in 0..100u64 {
-                let us = 1 + (i * 37 + round) % 100;
-                est = next_estimate(est, us * 1_000);
+                est = w.push((1 + (i * 37 + round) % 100) * 1_000);
             }
         }
         assert!(
-            (80_000..=98_000).contains(&est),
-            "settled at {est} ns, not near the 90th percentile (90 us)"
+            (75_000..=100_000).contains(&est),
+            "{est} ns is not near the 90th percentile (90 us)"
         );
-        assert_eq!(next_estimate(est, 50_000_000), est, "a stall is no sample");
-        assert_eq!(next_estimate(est, 0), est);
+        // The machine gets faster: the estimate follows within a window.
+        for _ in 0..WAKEUP_WINDOW {
+            est = w.push(5_000);
+        }
+        assert_eq!(est, 5_000);
+        // One slow wakeup in ten does not move it.
+        for i in 0..WAKEUP_WINDOW {
+            est = w.push(if i % 10 == 0 { 500_000 } else { 5_000 });
+        }
+        assert_eq!(est, 5_000);
     }
 
     #[test]

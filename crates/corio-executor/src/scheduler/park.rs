@@ -244,21 +244,12 @@ impl<U: Unpark> Parker<U> {
             self.state.swap(EMPTY, SeqCst);
             return;
         }
-        #[cfg(not(loom))]
-        let parked_at = if measured {
-            crate::clock::now_nanos()
-        } else {
-            0
-        };
         driver.park(timeout);
         #[cfg(not(loom))]
         if measured {
             let at = self.woken_at.swap(0, std::sync::atomic::Ordering::Relaxed);
             if at != MEASURE && at != 0 {
-                crate::spin::record_wakeup(
-                    at.saturating_sub(parked_at),
-                    crate::clock::now_nanos().saturating_sub(at),
-                );
+                crate::spin::record_wakeup(crate::clock::now_nanos().saturating_sub(at));
             }
         }
         // A swap, not a store, so that it acquires from an unpark that

@@ -82,8 +82,8 @@ pub(crate) struct Core {
     /// This worker counts in `Shared::idle_free` (background workers start
     /// idle; worker 0 starts absent).
     idle_free: Cell<bool>,
-    /// `Shared::external_submits` when this worker last looked (see
-    /// `spin_for_remote_wake`).
+    /// `Bridges::external_submits` when a spin of this worker for work
+    /// from outside last ended without any (see `spin_for_remote_wake`).
     seen_external_submits: Cell<u64>,
 }
 
@@ -497,24 +497,33 @@ impl WorkerCx {
     /// per round trip. It expects such work while blocking jobs are in
     /// flight, no more of them than there are cores (with more, the pool's
     /// threads need every core, and a spinning worker would slow the very
-    /// jobs it waits for; their completions come often anyway), and when a
-    /// thread outside the runtime submitted work since the last time it
-    /// looked (the next submission is likely a round trip away). While it searches, remote
-    /// wakes do not unpark anyone else (`Idle`). True if work arrived.
+    /// jobs it waits for; their completions come often anyway), and while
+    /// threads outside the runtime keep submitting work: it spins as long
+    /// as its spins find work, and once one ends without any it spins again
+    /// only after a further submission (a thread that submits and waits
+    /// for each result sends the next one a round trip later; a worker
+    /// that spun in vain for it sleeps until there is news). While it
+    /// searches, remote wakes do not unpark anyone else (`Idle`). True if
+    /// work arrived.
     fn spin_for_remote_wake(&self) -> bool {
         let shared = &*self.shared;
         if cfg!(loom) || !self.core.is_searching.get() {
             return false;
         }
         let submits = shared.bridges.external_submits();
-        let external = self.core.seen_external_submits.replace(submits) != submits;
+        let external = self.core.seen_external_submits.get() != submits;
         let jobs = shared.blocking.jobs_in_flight();
         let jobs_may_finish = jobs > 0 && jobs <= crate::spin::cores();
         if !external && !jobs_may_finish {
             return false;
         }
         let index = self.core.index;
-        crate::spin::spin_until(|| !shared.injector.is_empty() || shared.has_inbox(index))
+        let arrived =
+            crate::spin::spin_until(|| !shared.injector.is_empty() || shared.has_inbox(index));
+        if !arrived {
+            self.core.seen_external_submits.set(submits);
+        }
+        arrived
     }
 
     /// Worker 0 is leaving `run`: hand its stealable work to the other
