@@ -1,5 +1,5 @@
-//! The blocking pool behind [`to_thread`]: threads for work that would
-//! block an event loop.
+//! The blocking pool behind [`Handle::spawn_blocking`] (and `corio`'s
+//! `to_thread`): threads for work that would block an event loop.
 //!
 //! # Threads
 //!
@@ -16,7 +16,7 @@
 //!
 //! # A job
 //!
-//! [`ToThread`] shares one `Job` with the pool. Its stage goes
+//! [`Blocking`] shares one `Job` with the pool. Its stage goes
 //! `Queued` → `Running` (a pool thread took the closure) → `Done` (the
 //! result is stored; the awaiter's waker is woken) → `Taken`. An awaiter
 //! that is cancelled, or dropped, while the job is `Queued` takes the
@@ -38,6 +38,7 @@
 //! only thread finishes, spins and goes to sleep is never stranded;
 //! shutdown waits for a running job and drops a queued one).
 //!
+//! [`Handle::spawn_blocking`]: crate::Handle::spawn_blocking
 //! [`Builder::max_blocking_threads`]: crate::Builder::max_blocking_threads
 //! [`Builder::blocking_keep_alive`]: crate::Builder::blocking_keep_alive
 
@@ -280,7 +281,7 @@ impl fmt::Debug for Pool {
     }
 }
 
-/// One `to_thread` call, shared by its awaiter and the pool.
+/// One `spawn_blocking` call, shared by its awaiter and the pool.
 struct Job<F, R> {
     inner: Mutex<JobInner<F, R>>,
     /// The caller's context variables, for the closure's thread.
@@ -333,7 +334,7 @@ where
             if let Err(payload) = result {
                 self.shared.report(
                     None,
-                    "a to_thread closure panicked after its awaiter was cancelled or dropped",
+                    "a blocking job (to_thread) panicked after its awaiter was cancelled or dropped",
                     Some(&*payload),
                 );
             }
@@ -373,49 +374,8 @@ where
     }
 }
 
-/// Runs `f` on the runtime's blocking pool and returns an awaitable for its
-/// result (asyncio's `to_thread`; tokio's `spawn_blocking`). The job is
-/// submitted at once; awaiting is optional.
-///
-/// `f` sees the calling task's [context variables](crate::ContextVar).
-/// It runs on a plain thread with no running event loop (as in asyncio):
-/// to spawn from it, move a [`Handle`](crate::Handle) in.
-/// A panic in `f` comes back as [`TaskError::Panicked`] with its message.
-/// Awaiting is a cancellation point: a cancelled awaiter gets
-/// [`TaskError::Cancelled`] at once; a job not started yet never runs, one
-/// already running finishes on its thread and its result is dropped.
-///
-/// # Panics
-///
-/// With "no running event loop" outside a corio runtime; use
-/// [`Handle::to_thread`](crate::Handle::to_thread) from other threads.
-///
-/// ```
-/// let rt = corio::Runtime::builder().workers(1).build().unwrap();
-/// let n = rt.run(async {
-///     corio::to_thread(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
-///         .await
-///         .unwrap()
-/// });
-/// assert!(n > 0);
-/// ```
-#[track_caller]
-pub fn to_thread<F, R>(f: F) -> ToThread<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let Some(handle) = crate::Handle::try_current() else {
-        panic!(
-            "corio: to_thread() was called with no running event loop: this thread is not \
-             a corio worker. Call it inside `corio::run(...)` or a task, or use \
-             `handle.to_thread(f)` with a `Handle` from other threads."
-        )
-    };
-    submit(&handle.shared, f)
-}
-
-pub(crate) fn submit<F, R>(shared: &crate::sync::Arc<Shared>, f: F) -> ToThread<R>
+/// Queues `f` on the blocking pool of `shared` (`Handle::spawn_blocking`).
+pub(crate) fn submit<F, R>(shared: &crate::sync::Arc<Shared>, f: F) -> Blocking<R>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
@@ -435,7 +395,7 @@ where
     if let Err(job) = shared.blocking.submit(erased) {
         job.discard();
     }
-    ToThread { job: Some(state) }
+    Blocking { job: Some(state) }
 }
 
 /// The awaiter's side of a job, type-erased over the closure.
@@ -456,7 +416,7 @@ where
         match std::mem::replace(&mut inner.stage, Stage::Gone) {
             Stage::Done(r) => Poll::Ready(r.map_err(TaskError::panicked)),
             Stage::Gone => Poll::Ready(Err(TaskError::Cancelled(Cancelled::with_message(
-                "the runtime shut down before the to_thread job ran",
+                "the runtime shut down before the blocking job ran",
             )))),
             other => {
                 inner.stage = other;
@@ -491,7 +451,7 @@ where
                 drop(inner);
                 self.shared.report(
                     None,
-                    "a to_thread closure panicked and its awaiter was cancelled or dropped",
+                    "a blocking job (to_thread) panicked and its awaiter was cancelled or dropped",
                     Some(&*payload),
                 );
             }
@@ -504,9 +464,14 @@ where
     }
 }
 
-/// The result of [`to_thread`]: a future of `Result<R, TaskError>`.
+/// A job on the blocking pool ([`Handle::spawn_blocking`], `corio`'s
+/// `to_thread`): a future of `Result<R, TaskError>`.
 ///
-/// Dropping it before it completes gives the job up (see [`to_thread`]).
+/// A panic in the job comes back as [`TaskError::Panicked`] with its
+/// message. Awaiting is a cancellation point: a cancelled awaiter gets
+/// [`TaskError::Cancelled`] at once; a job not started yet never runs, one
+/// already running finishes on its thread and its result is dropped.
+/// Dropping it before it completes gives the job up the same way.
 ///
 /// ```
 /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
@@ -516,18 +481,20 @@ where
 ///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
 /// });
 /// ```
-#[must_use = "dropping a ToThread gives up its result (the job may not run)"]
-pub struct ToThread<R> {
+///
+/// [`Handle::spawn_blocking`]: crate::Handle::spawn_blocking
+#[must_use = "dropping a blocking job's future gives up its result (the job may not run)"]
+pub struct Blocking<R> {
     job: Option<Arc<dyn Await<R>>>,
 }
 
-impl<R> Future for ToThread<R> {
+impl<R> Future for Blocking<R> {
     type Output = Result<R, TaskError>;
 
     #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(job) = self.job.as_ref() else {
-            panic!("a ToThread was polled after it completed: await it only once")
+            panic!("a to_thread job was polled after it completed: await it only once")
         };
         if let Some(c) = poll_cancelled() {
             let job = self.job.take().expect("checked");
@@ -544,7 +511,7 @@ impl<R> Future for ToThread<R> {
     }
 }
 
-impl<R> Drop for ToThread<R> {
+impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
         if let Some(job) = self.job.take() {
             job.give_up();
@@ -552,9 +519,9 @@ impl<R> Drop for ToThread<R> {
     }
 }
 
-impl<R> fmt::Debug for ToThread<R> {
+impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ToThread")
+        f.debug_struct("Blocking")
             .field("done", &self.job.is_none())
             .finish()
     }

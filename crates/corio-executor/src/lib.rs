@@ -10,7 +10,7 @@
 //!   LIFO slot, the global injector, idle/searching accounting, and each
 //!   worker's driver (its reactor and timer wheel, one park for both);
 //! * [`sleep`] and [`interval`] on the per-worker wheels, I/O registration
-//!   ([`io`]), the blocking pool ([`to_thread`]);
+//!   ([`io`]), the blocking pool ([`Handle::spawn_blocking`]);
 //! * the [`Runtime`], [`Handle`] and the free functions ([`spawn`],
 //!   [`spawn_local`], [`current_task`], [`yield_now`]);
 //! * [`hooks`]: the one surface for building awaitables on all of it
@@ -72,7 +72,7 @@ pub mod protocols {
     pub use crate::time::driver::{TimerSlot, NEVER, NO_WATCHER};
 }
 
-pub use blocking::{to_thread, ToThread};
+pub use blocking::Blocking;
 pub use bridges::ShutdownError;
 pub use context_var::{ContextVar, Token};
 pub use runtime::{

@@ -48,10 +48,10 @@ use std::future::Future;
 
 pub use corio_executor::{
     all_tasks, current_task, interval, interval_at, poll_cancelled, sleep, sleep_until, spawn,
-    spawn_local, to_thread, yield_now, Builder, CallbackId, CancelScope, Cancelled, ContextVar,
+    spawn_local, yield_now, Builder, CallbackId, CancelScope, Cancelled, ContextVar,
     ExceptionContext, Handle, Interval, InvalidStateError, Metrics, MissedTickBehavior, Runtime,
-    ShutdownError, Sleep, Task, TaskError, TaskId, TaskRef, TaskState, Tick, ToThread, Token,
-    YieldNow, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
+    ShutdownError, Sleep, Task, TaskError, TaskId, TaskRef, TaskState, Tick, Token, YieldNow,
+    DEFAULT_SHUTDOWN_GRACE, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 
 mod shield;
@@ -64,6 +64,9 @@ pub use timeout::{
 
 mod threadsafe;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture, FutureError};
+
+mod to_thread;
+pub use to_thread::{to_thread, ToThread};
 
 pub mod task_group;
 pub use task_group::{TaskGroup, TaskGroupError};

@@ -235,12 +235,12 @@ fn shutdown_waits_for_running_jobs_within_the_grace_and_drops_queued_ones() {
     let h = rt.handle();
     // Submitted from outside any task and not awaited (dropping a
     // `ToThread` would give its job up): only shutdown decides their fate.
-    let running = h.to_thread(move || {
+    let running = h.spawn_blocking(move || {
         std::thread::sleep(Duration::from_millis(100));
         f.store(true, Ordering::SeqCst);
     });
     std::thread::sleep(Duration::from_millis(20)); // the first one starts
-    let queued = h.to_thread(move || q.store(true, Ordering::SeqCst));
+    let queued = h.spawn_blocking(move || q.store(true, Ordering::SeqCst));
     rt.shutdown();
     drop((running, queued));
     assert!(
@@ -270,7 +270,7 @@ fn a_job_still_running_after_the_grace_is_left_behind_and_reported() {
         .unwrap();
     let job = rt
         .handle()
-        .to_thread(|| std::thread::sleep(Duration::from_millis(1500)));
+        .spawn_blocking(|| std::thread::sleep(Duration::from_millis(1500)));
     std::thread::sleep(Duration::from_millis(10));
     let start = Instant::now();
     drop(job);

@@ -65,8 +65,9 @@ impl Builder {
         }
     }
 
-    /// The most threads the blocking pool ([`to_thread`](crate::to_thread))
-    /// starts; more jobs than that wait in its queue. The default is
+    /// The most threads the blocking pool starts
+    /// ([`Handle::spawn_blocking`](crate::Handle::spawn_blocking),
+    /// `corio::to_thread`); more jobs than that wait in its queue. The default is
     /// Python's `ThreadPoolExecutor` default, min(32, cores + 4): enough
     /// threads to overlap blocking I/O, few enough that a burst of calls
     /// does not start hundreds of threads (tokio's default cap is 512).

@@ -139,15 +139,22 @@ impl Handle {
         Shared::spawn(&self.shared, future, NO_OWNER, name)
     }
 
-    /// Runs `f` on this runtime's blocking pool, from any thread: what
-    /// [`to_thread`](crate::to_thread) does inside the runtime.
+    /// Runs `f` on this runtime's blocking pool, from any thread, and
+    /// returns an awaitable for its result (tokio's `spawn_blocking`;
+    /// `corio::to_thread` is this on the current runtime, under asyncio's
+    /// name). The job is queued at once; awaiting is optional.
+    ///
+    /// `f` sees the calling task's [context variables](crate::ContextVar)
+    /// (none from a thread outside the runtime). It runs on a plain thread
+    /// with no running event loop: to spawn from it, move a `Handle` in.
+    /// See [`Blocking`](crate::Blocking) for panics and cancellation.
     ///
     /// ```
     /// let rt = corio::Runtime::builder().workers(1).build().unwrap();
-    /// let job = rt.handle().to_thread(|| 6 * 7);
+    /// let job = rt.handle().spawn_blocking(|| 6 * 7);
     /// assert_eq!(rt.run(job).unwrap(), 42);
     /// ```
-    pub fn to_thread<F, R>(&self, f: F) -> crate::ToThread<R>
+    pub fn spawn_blocking<F, R>(&self, f: F) -> crate::Blocking<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,

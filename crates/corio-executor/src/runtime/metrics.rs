@@ -28,8 +28,9 @@ impl fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// How many threads the blocking pool ([`to_thread`](crate::to_thread))
-    /// has now: started on demand, at most
+    /// How many threads the blocking pool has now
+    /// ([`Handle::spawn_blocking`](crate::Handle::spawn_blocking),
+    /// `corio::to_thread`): started on demand, at most
     /// [`Builder::max_blocking_threads`], and fewer again once idle ones
     /// retire after the keep-alive.
     ///

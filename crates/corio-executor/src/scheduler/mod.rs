@@ -86,7 +86,7 @@ pub(crate) struct Shared {
     pub(crate) slow_poll: Option<std::time::Duration>,
     /// Worker 0's core while no `run` call is using it.
     pub(crate) core0: Mutex<Option<Box<Core>>>,
-    /// The blocking pool (`to_thread`, `blocking.rs`).
+    /// The blocking pool (`Handle::spawn_blocking`, `blocking.rs`).
     pub(crate) blocking: std::sync::Arc<crate::blocking::Pool>,
     /// What threads outside the runtime use to hand it work
     /// (`bridges.rs`).

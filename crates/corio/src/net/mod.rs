@@ -125,7 +125,7 @@ pub async fn lookup_host<A>(addr: A) -> io::Result<std::vec::IntoIter<std::net::
 where
     A: std::net::ToSocketAddrs + Send + 'static,
 {
-    match corio_executor::to_thread(move || addr.to_socket_addrs().map(Vec::from_iter)).await {
+    match crate::to_thread(move || addr.to_socket_addrs().map(Vec::from_iter)).await {
         Ok(r) => r.map(Vec::into_iter),
         Err(corio_executor::TaskError::Cancelled(c)) => {
             Err(io::Error::new(io::ErrorKind::Interrupted, c))
