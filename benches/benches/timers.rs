@@ -4,10 +4,11 @@
 //! * `timers_fire`: 100 000 tasks each sleep 1..=50 ms (a fixed-seed
 //!   xorshift sequence), then count a latch down.
 //! * `timeout_cancel_armed`: one task awaits, 1 000 000 times, a 10 s
-//!   timeout around a future that is pending once: the timer is registered
-//!   on the first poll, then cancelled (dropped) when the inner future
-//!   completes. tokio runs `tokio::time::timeout`; corio has no `timeout`
-//!   yet, so it runs [`Timeout`], a combinator that does what tokio's does.
+//!   timeout around a future that is pending once: the timer is armed,
+//!   then cancelled (dropped) when the inner future completes
+//!   (`corio::timeout`, `tokio::time::timeout`).
+//! * `timeout_ready`: the same with a future that is ready at once: no
+//!   timer needs arming.
 //! * `sleep_many`: 1 000 000 tasks each start a one-hour sleep. The
 //!   criterion benchmark times spawning them until every sleep is
 //!   registered (a fresh runtime per iteration, dropped untimed); the live
@@ -25,10 +26,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -151,46 +150,6 @@ impl XorShift {
 }
 
 // ---------------------------------------------------------------------------
-// corio's timeout: what `tokio::time::timeout` does, on `corio::Sleep`.
-// ---------------------------------------------------------------------------
-
-/// A future with a deadline: polls `inner` first and returns its output if
-/// it is ready; otherwise polls `sleep` (whose first poll registers the
-/// timer) and fails with [`Elapsed`] once it completes. Dropping it drops
-/// the `Sleep`, which cancels the timer. (`inner` is `Unpin` to keep this
-/// free of pin projections.)
-struct Timeout<F> {
-    inner: F,
-    sleep: corio::Sleep,
-}
-
-/// The error of a [`Timeout`] whose deadline passed.
-#[derive(Debug)]
-struct Elapsed;
-
-fn corio_timeout<F: Future + Unpin>(duration: Duration, inner: F) -> Timeout<F> {
-    Timeout {
-        inner,
-        sleep: corio::sleep(duration),
-    }
-}
-
-impl<F: Future + Unpin> Future for Timeout<F> {
-    type Output = Result<F::Output, Elapsed>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        if let Poll::Ready(v) = Pin::new(&mut this.inner).poll(cx) {
-            return Poll::Ready(Ok(v));
-        }
-        match Pin::new(&mut this.sleep).poll(cx) {
-            Poll::Ready(_) => Poll::Ready(Err(Elapsed)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
 // The runtimes.
 // ---------------------------------------------------------------------------
 
@@ -208,7 +167,7 @@ trait Spawner: Clone + Send + Sync + 'static {
     /// The runtime's `sleep`.
     fn sleep(duration: Duration) -> Self::Sleep;
 
-    /// The runtime's `timeout` (for corio, [`Timeout`]).
+    /// The runtime's `timeout`.
     fn timeout<F>(
         duration: Duration,
         future: F,
@@ -236,7 +195,7 @@ trait Rt {
 
 impl Spawner for corio::Handle {
     type Sleep = corio::Sleep;
-    type Elapsed = Elapsed;
+    type Elapsed = corio::TimeoutError;
 
     fn spawn_detached<F>(&self, future: F)
     where
@@ -254,11 +213,11 @@ impl Spawner for corio::Handle {
     fn timeout<F>(
         duration: Duration,
         future: F,
-    ) -> impl Future<Output = Result<F::Output, Elapsed>> + Send
+    ) -> impl Future<Output = Result<F::Output, corio::TimeoutError>> + Send
     where
         F: Future + Unpin + Send,
     {
-        corio_timeout(duration, future)
+        corio::timeout(duration, future)
     }
 }
 
@@ -381,6 +340,18 @@ fn timeout_cancel_armed<R: Rt>(rt: &R) {
         for _ in 0..TIMEOUTS {
             let r = <R::Spawner as Spawner>::timeout(TIMEOUT, PlainYield::new()).await;
             assert!(r.is_ok(), "a 10 s timeout elapsed");
+        }
+        done.count_down();
+    });
+}
+
+/// One task awaits `TIMEOUTS` times a `TIMEOUT` timeout around a future
+/// that is ready at once.
+fn timeout_ready<R: Rt>(rt: &R) {
+    in_task(rt, 1, |_, done| async move {
+        for i in 0..TIMEOUTS {
+            let r = <R::Spawner as Spawner>::timeout(TIMEOUT, std::future::ready(i)).await;
+            assert_eq!(r.unwrap(), i);
         }
         done.count_down();
     });
@@ -529,6 +500,7 @@ fn timers(c: &mut Criterion) {
         timeout_cancel_armed,
         timeout_cancel_armed,
     );
+    bench_workload(c, "timeout_ready", true, timeout_ready, timeout_ready);
     bench_sleep_many(c);
 }
 

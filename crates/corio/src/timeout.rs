@@ -307,7 +307,8 @@ impl fmt::Debug for TimeoutHandle {
 pub struct Timeout<F> {
     inner: F,
     deadline: Option<Instant>,
-    /// The timer, registered at the first poll before the deadline.
+    /// The timer, armed when the future first suspends before the
+    /// deadline passed (a future ready at once never arms one).
     sleep: Option<Sleep>,
     scope: Scope,
     expired: bool,
@@ -408,8 +409,7 @@ impl<F: Future> Future for Timeout<F> {
         let this = unsafe { self.get_unchecked_mut() };
         this.sync_handle(cx);
         if !this.expired {
-            if let Some(deadline) = this.deadline {
-                let sleep = this.sleep.get_or_insert_with(|| sleep_until(deadline));
+            if let Some(sleep) = &mut this.sleep {
                 // The timer's own poll skips the cancellation check: a
                 // request of the task is for the future inside, not for us.
                 if sleep.poll_deadline(cx).is_ready() {
@@ -431,6 +431,17 @@ impl<F: Future> Future for Timeout<F> {
             unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx)
         };
         let Poll::Ready(v) = out else {
+            if let (false, None, Some(deadline)) = (this.expired, &this.sleep, this.deadline) {
+                // The future suspends: arm the timer now, so that one ready
+                // at once never touches the timer wheel. (A first poll
+                // never finds the deadline passed: like a sleep, the timer
+                // suspends once, so a past deadline cancels at the next
+                // poll, before the future goes on; the same as if the
+                // timer had been armed before the future's first poll.)
+                let sleep = this.sleep.insert(sleep_until(deadline));
+                let first = sleep.poll_deadline(cx);
+                debug_assert!(first.is_pending(), "a timer's first poll suspends");
+            }
             if this.handle.as_ref().is_some_and(|h| h.lock().changed) {
                 // The body moved the deadline: take it at the next poll.
                 cx.waker().wake_by_ref();
@@ -456,5 +467,31 @@ impl<F> fmt::Debug for Timeout<F> {
             .field("deadline", &self.deadline)
             .field("expired", &self.expired())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    #[test]
+    fn a_future_ready_at_once_never_arms_the_timer_and_a_pending_one_does() {
+        let rt = crate::Runtime::builder().workers(1).build().unwrap();
+        rt.run(async {
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut ready = pin!(crate::timeout(Duration::from_secs(10), async { 7 }));
+            assert_eq!(ready.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
+            assert!(ready.sleep.is_none());
+
+            let mut pending = pin!(crate::timeout(
+                Duration::from_secs(10),
+                std::future::pending::<()>()
+            ));
+            assert!(pending.as_mut().poll(&mut cx).is_pending());
+            assert!(pending.sleep.is_some());
+        });
     }
 }
