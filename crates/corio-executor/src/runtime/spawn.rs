@@ -223,7 +223,7 @@ impl TaskBuilder {
         self
     }
 
-    /// Spawns on the current runtime, like [`spawn`].
+    /// Spawns on the current runtime, like [`spawn()`].
     ///
     /// # Panics
     ///

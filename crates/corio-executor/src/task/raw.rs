@@ -136,7 +136,8 @@ pub struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
     id: TaskId,
-    /// The worker a `spawn_local` task is bound to, or [`OWNER_NONE`].
+    /// The worker a `spawn_local` task is bound to, or `u32::MAX` for
+    /// none ([`NO_OWNER`] through [`Header::owner`]).
     owner: u32,
     /// Where the memory came from (see `Schedule::alloc_block`).
     origin: u32,

@@ -81,7 +81,7 @@ pub(crate) struct State(AtomicUsize);
 #[derive(Copy, Clone, PartialEq, Eq)]
 pub(crate) struct Snapshot(usize);
 
-/// Outcome of [`State::transition_to_running`].
+/// Outcome of [`State::transition_to_running_cancel`].
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ToRunning {
     /// The caller now owns the future and must poll it.
@@ -161,8 +161,8 @@ impl State {
         self.transition_to_running_cancel().0
     }
 
-    /// [`transition_to_running`](State::transition_to_running), also saying
-    /// whether a cancellation request was pending as the task started
+    /// The transition to running (`Idle` → `Running`, or to abort), also
+    /// saying whether a cancellation request was pending as the task started
     /// running (the hint for `poll_cancelled`), from the same CAS.
     pub(crate) fn transition_to_running_cancel(&self) -> (ToRunning, bool) {
         let mut requested = false;

@@ -9,7 +9,7 @@
 //! keeps its [`Task`] handle inside the [`ConcurrentFuture`]. The handle is
 //! polled once at submission with a waker that is the future's own shared
 //! state: the task's completion wakes it on the completing thread, which
-//! takes the task's outcome and sets it in the [`Slot`](slot::Slot)
+//! takes the task's outcome and sets it in the [`Slot`]
 //! (whose protocol `slot.rs` documents), then runs the done callbacks
 //! there. [`ConcurrentFuture::cancel`] sets a cancelled outcome at once,
 //! asks the task to cancel (asyncio's catchable cancellation), and lets go
