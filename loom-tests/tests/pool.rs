@@ -1,8 +1,11 @@
 //! The task-memory pool's return stack (`scheduler/pool.rs`): other threads
-//! push freed blocks while the owning worker takes everything at once.
+//! push freed blocks while the owner takes everything at once, and a
+//! worker ending its memory period may take everything too (the stacks of
+//! spawners outside the runtime, whose owner is whoever holds their
+//! cache's lock: `Pool::decay`).
 //!
 //! Property: every pushed block is taken exactly once, whatever the
-//! interleaving of two pushers and the owner's `take_all`.
+//! interleaving of the pushers and the takers.
 
 #![cfg(loom)]
 
@@ -24,22 +27,26 @@ fn block() -> NonNull<u8> {
 fn two_pushers_vs_take_all_lose_and_duplicate_nothing() {
     loom::model(|| {
         let stack = Arc::new(ReturnStack::new());
-        let pushers: Vec<_> = (0..2)
-            .map(|_| {
+        let blocks: Vec<usize> = (0..2).map(|_| block().as_ptr() as usize).collect();
+        let pushers: Vec<_> = blocks
+            .iter()
+            .map(|&b| {
                 let stack = stack.clone();
-                let b = block().as_ptr() as usize;
                 thread::spawn(move || {
                     // SAFETY: `b` is a free, word-aligned block we own.
                     unsafe { stack.push(NonNull::new(b as *mut u8).unwrap()) }
                 })
             })
             .collect();
-        let taken_early = stack.take_all_count();
+        let mut taken = stack.take_all_addrs();
         for p in pushers {
             p.join().unwrap();
         }
-        let taken_late = stack.take_all_count();
-        assert_eq!(taken_early + taken_late, 2);
+        taken.extend(stack.take_all_addrs());
+        taken.sort_unstable();
+        let mut want = blocks;
+        want.sort_unstable();
+        assert_eq!(taken, want);
     });
 }
 
@@ -53,10 +60,36 @@ fn push_after_take_all_is_seen_by_the_next_take() {
             // SAFETY: `b` is a free, word-aligned block we own.
             unsafe { s.push(NonNull::new(b as *mut u8).unwrap()) }
         });
-        let first = stack.take_all_count();
+        let mut taken = stack.take_all_addrs();
         pusher.join().unwrap();
-        let second = stack.take_all_count();
-        assert_eq!(first + second, 1);
-        assert_eq!(stack.take_all_count(), 0);
+        taken.extend(stack.take_all_addrs());
+        assert_eq!(taken, [b]);
+        assert!(stack.take_all_addrs().is_empty());
+    });
+}
+
+#[test]
+fn a_decay_racing_the_owner_and_a_pusher_takes_each_block_exactly_once() {
+    loom::model(|| {
+        let stack = Arc::new(ReturnStack::new());
+        let b = block().as_ptr() as usize;
+        // SAFETY: `b` is a free, word-aligned block we own.
+        unsafe { stack.push(NonNull::new(b as *mut u8).unwrap()) }
+        let s = stack.clone();
+        let c = block().as_ptr() as usize;
+        let pusher = thread::spawn(move || {
+            // SAFETY: `c` is a free, word-aligned block we own.
+            unsafe { s.push(NonNull::new(c as *mut u8).unwrap()) }
+        });
+        let s = stack.clone();
+        let decayer = thread::spawn(move || s.take_all_addrs());
+        let mut taken = stack.take_all_addrs();
+        pusher.join().unwrap();
+        taken.extend(decayer.join().unwrap());
+        taken.extend(stack.take_all_addrs());
+        taken.sort_unstable();
+        let mut want = vec![b, c];
+        want.sort_unstable();
+        assert_eq!(taken, want);
     });
 }

@@ -81,10 +81,39 @@ pub(crate) const WAKEUP_WINDOW: usize = 32;
 
 // ---- Memory ----
 
-/// Bytes of freed task blocks a worker keeps per size class for its next
-/// spawns (`scheduler/pool.rs`); beyond it, freed blocks go back to the
-/// allocator. A spawn from the cache costs a pop instead of a `malloc`.
+/// Bytes of freed task blocks a busy worker keeps, all size classes
+/// together, for its next spawns (`scheduler/pool.rs`); beyond it, freed
+/// blocks go back to the allocator. A spawn from the cache costs a pop
+/// instead of a `malloc` (and a task freed on another thread no `free`
+/// into a foreign arena). 4 MiB is some 16 000 tasks of a few hundred
+/// bytes: a burst of spawns that size runs from the cache.
 pub(crate) const MAX_CACHED_BYTES: usize = if cfg!(loom) { 128 } else { 4 << 20 };
+
+/// Bytes of freed task blocks a worker keeps once it has been idle for
+/// [`MEMORY_LINGER`] (`scheduler/pool.rs`): it trims its cache to this,
+/// and when the whole runtime is idle the blocks waiting to go back to
+/// their worker are freed too. So memory a burst needed goes back when it
+/// is over, while the first few hundred spawns after a wakeup still come
+/// from the cache.
+pub(crate) const IDLE_CACHED_BYTES: usize = if cfg!(loom) { 64 } else { 64 << 10 };
+
+/// How long a worker that goes to sleep holding more than
+/// [`IDLE_CACHED_BYTES`] of task memory (or the last one to sleep, while
+/// blocks wait to go back to their worker) keeps it for the next burst
+/// before it gives it back: it sleeps at most this long, and trims if
+/// nothing woke it sooner. A policy about workloads, not about the
+/// machine: bursts that recur within it (a benchmark loop, a client that
+/// sends a batch every few milliseconds) reuse their blocks instead of
+/// paying the allocator each time; a burst that stays alone costs its
+/// memory for this long, and one wakeup. An idle runtime that holds
+/// nothing to give back sleeps without a timeout.
+pub(crate) const MEMORY_LINGER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Entries a shard of the task registry keeps when it shrinks
+/// (`scheduler/registry.rs`: a slab of task pointers that grows with the
+/// most tasks the shard held at once and shrinks when they are gone):
+/// enough that a shard holding a few tasks does not reallocate.
+pub(crate) const SLAB_KEEP: usize = 64;
 
 /// The largest task allocation the per-worker pool serves (in 64-byte size
 /// classes); larger tasks (a future with big locals) go to the global

@@ -197,7 +197,8 @@ impl Drivers {
 
     /// Sleeps in `me`'s reactor until unparked, an I/O event, the next
     /// timer deadline (of every worker, for the watcher), or the helping
-    /// interval when a peer with I/O sources is awake. `may_sleep` is asked
+    /// interval when a peer with I/O sources is awake, or `at_most` (the
+    /// end of the worker's memory period). `may_sleep` is asked
     /// last, after this worker is registered where wakers look (the
     /// worker's queues were empty when it decided to park; anything that
     /// arrived since must be seen): if it says no, the park returns at
@@ -207,6 +208,7 @@ impl Drivers {
         me: usize,
         tick: u32,
         scratch: &mut Scratch,
+        at_most: Option<Duration>,
         may_sleep: impl FnOnce() -> bool,
     ) -> Parked {
         let watching = self
@@ -221,6 +223,9 @@ impl Drivers {
                 if awake_peers {
                     let h = IO_HELP_INTERVAL;
                     timeout = Some(timeout.map_or(h, |t| t.min(h)));
+                }
+                if let Some(m) = at_most {
+                    timeout = Some(timeout.map_or(m, |t| t.min(m)));
                 }
                 if timeout != Some(Duration::ZERO) {
                     let w = &self.workers[me];

@@ -4,7 +4,7 @@
 //!
 //! A runtime has `n` workers. Worker 0 is the thread that calls `run`; the
 //! other `n - 1` are threads the runtime starts. Each worker owns a
-//! [`Core`](worker::Core): a stealable FIFO run queue, a LIFO slot, a queue
+//! [`Core`]: a stealable FIFO run queue, a LIFO slot, a queue
 //! of its `!Send` tasks. Shared by all ([`Shared`]): the injector (work
 //! from outside the workers), each worker's stealer and inbox, each
 //! worker's driver (`driver.rs`: the reactor and timer wheel it parks on),
@@ -86,6 +86,10 @@ pub(crate) struct Shared {
     pub(crate) slow_poll: Option<std::time::Duration>,
     /// Worker 0's core while no `run` call is using it.
     pub(crate) core0: Mutex<Option<Box<Core>>>,
+    /// Worker 0 left `run` holding more task memory than an idle worker
+    /// keeps: the next worker to sleep decays it (`worker.rs`,
+    /// `memory_period`).
+    pub(crate) core0_holds_memory: AtomicBool,
     /// The blocking pool (`Handle::spawn_blocking`, `blocking.rs`).
     pub(crate) blocking: std::sync::Arc<crate::blocking::Pool>,
     /// What threads outside the runtime use to hand it work
@@ -290,6 +294,7 @@ impl Shared {
             exception_handler,
             slow_poll,
             core0: Mutex::new(None),
+            core0_holds_memory: AtomicBool::new(false),
             blocking: std::sync::Arc::new(blocking),
             bridges: crate::bridges::Bridges::default(),
         });

@@ -17,9 +17,20 @@
 //!   origin empties all at once (`take_all`, one swap) when its local list
 //!   runs dry. Because nobody pops single blocks concurrently, there is no
 //!   ABA problem.
-//! * A local list holds at most [`MAX_CACHED_BYTES`] of blocks per class;
-//!   more go back to the global allocator. The return stacks are bounded by the number of
-//!   blocks their worker allocated.
+//! * A worker's lists hold at most [`MAX_CACHED_BYTES`] of blocks in all;
+//!   more go back to the global allocator, including the part of a chain
+//!   taken from a return stack that does not fit.
+//! * Memory a burst needed goes back when it is over. A worker that goes
+//!   to sleep holding more than [`IDLE_CACHED_BYTES`] starts a period of
+//!   [`MEMORY_LINGER`] and sleeps at most
+//!   until its end; then it frees what its cache did not need during the
+//!   period (the lowest it fell to, above `IDLE_CACHED_BYTES`:
+//!   [`LocalCache::decay`]), every block still waiting in its own return
+//!   stacks, and trims the shared cache of spawners outside the runtime
+//!   ([`Pool::decay`]). Taking a whole stack is what its origin does too,
+//!   so this needs no other protocol. Worker 0's cache, parked in the
+//!   runtime while no `run` call is active, is decayed by a worker
+//!   that sleeps (`scheduler/worker.rs`).
 //! * Tasks spawned from threads that are not workers (`Handle::spawn` from a
 //!   plain thread) use a shared cache instead: a [`LocalCache`] behind a
 //!   mutex (only such spawners take it), refilled from its own return
@@ -42,13 +53,9 @@ pub(crate) const BLOCK_ALIGN: usize = 64;
 pub(crate) const MAX_BLOCK: usize = crate::config::MAX_POOLED_TASK;
 /// Number of size classes.
 pub(crate) const NUM_CLASSES: usize = MAX_BLOCK / BLOCK_ALIGN;
-use crate::config::MAX_CACHED_BYTES;
-
-/// Blocks a worker keeps in `class` (at least two).
-#[inline]
-fn max_cached(class: usize) -> usize {
-    (MAX_CACHED_BYTES / class_layout(class).size()).max(2)
-}
+#[cfg(doc)]
+use crate::config::MEMORY_LINGER;
+use crate::config::{IDLE_CACHED_BYTES, MAX_CACHED_BYTES};
 
 /// The size class of `layout`, if it is pooled.
 #[inline]
@@ -117,32 +124,43 @@ impl ReturnStack {
         self.head.swap(ptr::null_mut(), Ordering::Acquire)
     }
 
-    /// Takes every block pushed so far and counts them (for the loom
-    /// model).
+    /// Takes every block pushed so far and returns their addresses (for
+    /// the loom models).
     #[cfg(loom)]
-    pub fn take_all_count(&self) -> usize {
-        let mut n = 0;
+    pub fn take_all_addrs(&self) -> Vec<usize> {
+        let mut taken = Vec::new();
         let mut cur = self.take_all();
         while !cur.is_null() {
-            n += 1;
+            taken.push(cur as usize);
             // SAFETY: blocks in a taken chain are ours; `next` was written
             // before the Release push that our Acquire swap synchronised with.
             cur = unsafe { (*cur).next };
         }
-        n
+        taken
     }
 
     /// Frees every block in the stack.
     fn free_all(&self, class: usize) {
-        let mut cur = self.take_all();
-        while !cur.is_null() {
-            // SAFETY: as in `take_all_count`; each block was allocated with
-            // `class_layout(class)`.
-            unsafe {
-                let next = (*cur).next;
-                std::alloc::dealloc(cur.cast(), class_layout(class));
-                cur = next;
-            }
+        // SAFETY: a taken chain is ours, of blocks of `class`.
+        unsafe { free_chain(self.take_all(), class) }
+    }
+}
+
+/// Frees a chain of blocks.
+///
+/// # Safety
+///
+/// The chain is ours (taken from a stack, or unlinked from a list) and its
+/// blocks were allocated with `class_layout(class)`.
+unsafe fn free_chain(mut cur: *mut FreeBlock, class: usize) {
+    while !cur.is_null() {
+        // SAFETY: the caller's contract; `next` was written before the
+        // block was published to us (a Release push our Acquire swap
+        // synchronised with, or our own thread).
+        unsafe {
+            let next = (*cur).next;
+            std::alloc::dealloc(cur.cast(), class_layout(class));
+            cur = next;
         }
     }
 }
@@ -190,6 +208,21 @@ impl Pool {
             .alloc_from(&self.remote_returns[class], class)
     }
 
+    /// The end of a worker's memory period (`LocalCache::decay`): frees
+    /// the blocks waiting in `worker`'s return stacks (they were not
+    /// needed, or its cache would have taken them) and in the stacks of
+    /// spawners outside the runtime, and trims their shared cache to
+    /// `IDLE_CACHED_BYTES`.
+    pub(crate) fn decay(&self, worker: usize) {
+        for (class, stack) in self.returns[worker].iter().enumerate() {
+            stack.free_all(class);
+        }
+        for (class, stack) in self.remote_returns.iter().enumerate() {
+            stack.free_all(class);
+        }
+        self.remote_cache.lock().trim(IDLE_CACHED_BYTES);
+    }
+
     /// Returns a block to `origin` from another thread.
     ///
     /// # Safety
@@ -219,7 +252,13 @@ impl Drop for Pool {
 
 /// A worker's own free lists.
 pub(crate) struct LocalCache {
-    lists: [(*mut FreeBlock, usize); NUM_CLASSES],
+    /// The head of each class's list.
+    lists: [*mut FreeBlock; NUM_CLASSES],
+    /// Bytes on all the lists (at most `MAX_CACHED_BYTES`).
+    bytes: usize,
+    /// The fewest bytes the lists held since the current period began
+    /// (`decay`): what the period did not need.
+    low_water: usize,
 }
 
 // SAFETY: the cache owns its blocks; it moves with its `Core`, which is only
@@ -229,8 +268,15 @@ unsafe impl Send for LocalCache {}
 impl LocalCache {
     pub(crate) fn new() -> LocalCache {
         LocalCache {
-            lists: [(ptr::null_mut(), 0); NUM_CLASSES],
+            lists: [ptr::null_mut(); NUM_CLASSES],
+            bytes: 0,
+            low_water: 0,
         }
+    }
+
+    /// Bytes of free blocks this cache holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// A block for `class`: from the local list, else from the blocks other
@@ -240,15 +286,14 @@ impl LocalCache {
     }
 
     fn alloc_from(&mut self, returns: &ReturnStack, class: usize) -> NonNull<u8> {
-        let (head, len) = &mut self.lists[class];
-        if head.is_null() {
-            *head = returns.take_all();
-            *len = 0; // unknown; the bound is approximate for returned chains
+        if self.lists[class].is_null() {
+            self.adopt(returns.take_all(), class);
         }
-        if let Some(block) = NonNull::new(*head) {
+        if let Some(block) = NonNull::new(self.lists[class]) {
             // SAFETY: blocks on our list are free and ours.
-            *head = unsafe { (*block.as_ptr()).next };
-            *len = len.saturating_sub(1);
+            self.lists[class] = unsafe { (*block.as_ptr()).next };
+            self.bytes -= class_layout(class).size();
+            self.low_water = self.low_water.min(self.bytes);
             return block.cast();
         }
         let layout = class_layout(class);
@@ -257,41 +302,90 @@ impl LocalCache {
         NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
     }
 
+    /// Moves a chain taken from a return stack onto the (empty) list of
+    /// `class`, as far as the bound allows; frees the rest.
+    fn adopt(&mut self, mut cur: *mut FreeBlock, class: usize) {
+        let size = class_layout(class).size();
+        while !cur.is_null() {
+            if self.bytes + size > MAX_CACHED_BYTES {
+                // SAFETY: the rest of a taken chain is ours, of `class`.
+                unsafe { free_chain(cur, class) };
+                return;
+            }
+            // SAFETY: blocks of a taken chain are free and ours; `next` was
+            // written before the Release push our Acquire swap saw.
+            let next = unsafe { (*cur).next };
+            // SAFETY: as above.
+            unsafe { (*cur).next = self.lists[class] };
+            self.lists[class] = cur;
+            self.bytes += size;
+            cur = next;
+        }
+    }
+
     /// Takes back a block of ours freed on our own thread.
     ///
     /// # Safety
     ///
     /// `block` was allocated by this cache for `class` and is free.
     pub(crate) unsafe fn free(&mut self, class: usize, block: NonNull<u8>) {
-        let (head, len) = &mut self.lists[class];
-        if *len >= max_cached(class) {
+        let size = class_layout(class).size();
+        if self.bytes + size > MAX_CACHED_BYTES {
             // SAFETY: allocated with `class_layout(class)`.
             unsafe { std::alloc::dealloc(block.as_ptr(), class_layout(class)) };
             return;
         }
         let block = block.cast::<FreeBlock>().as_ptr();
         // SAFETY: the block is free and ours.
-        unsafe { (*block).next = *head };
-        *head = block;
-        *len += 1;
+        unsafe { (*block).next = self.lists[class] };
+        self.lists[class] = block;
+        self.bytes += size;
+    }
+
+    /// Frees blocks (the largest classes first) until at most `keep`
+    /// bytes are left.
+    pub(crate) fn trim(&mut self, keep: usize) {
+        for class in (0..NUM_CLASSES).rev() {
+            let size = class_layout(class).size();
+            while self.bytes > keep {
+                let Some(block) = NonNull::new(self.lists[class]) else {
+                    break;
+                };
+                // SAFETY: blocks on our list are free and ours, allocated
+                // with `class_layout(class)`.
+                unsafe {
+                    self.lists[class] = (*block.as_ptr()).next;
+                    std::alloc::dealloc(block.as_ptr().cast(), class_layout(class));
+                }
+                self.bytes -= size;
+            }
+        }
+        self.low_water = self.low_water.min(self.bytes);
+    }
+
+    /// Starts a period: from now on, `decay` frees what the lists do not
+    /// fall below.
+    pub(crate) fn start_period(&mut self) {
+        self.low_water = self.bytes;
+    }
+
+    /// Ends a period: frees the blocks the lists held all through it, as
+    /// far as they exceed `keep`, and starts the next period.
+    pub(crate) fn decay(&mut self, keep: usize) {
+        let unused = self.low_water.saturating_sub(keep);
+        self.trim(self.bytes - unused);
+        self.start_period();
     }
 }
 
 impl Drop for LocalCache {
     fn drop(&mut self) {
-        for (class, (head, _)) in self.lists.iter_mut().enumerate() {
-            let mut cur = *head;
-            while !cur.is_null() {
-                // SAFETY: blocks on our lists are free, ours, and were
-                // allocated with `class_layout(class)`.
-                unsafe {
-                    let next = (*cur).next;
-                    std::alloc::dealloc(cur.cast(), class_layout(class));
-                    cur = next;
-                }
-            }
-            *head = ptr::null_mut();
+        for (class, head) in self.lists.iter_mut().enumerate() {
+            // SAFETY: blocks on our lists are free, ours, and were
+            // allocated with `class_layout(class)`.
+            unsafe { free_chain(std::mem::replace(head, ptr::null_mut()), class) };
         }
+        self.bytes = 0;
     }
 }
 
@@ -310,6 +404,95 @@ mod tests {
         );
         assert_eq!(class_of(Layout::from_size_align(1025, 8).unwrap()), None);
         assert_eq!(class_of(Layout::from_size_align(64, 128).unwrap()), None);
+    }
+
+    #[test]
+    fn a_cache_holds_at_most_its_bound_and_trims_to_the_idle_bound() {
+        let pool = Pool::new(1);
+        let mut cache = LocalCache::new();
+        let class = 3; // 256-byte blocks
+        let size = class_layout(class).size();
+        let n = 2 * MAX_CACHED_BYTES / size;
+        let blocks: Vec<_> = (0..n).map(|_| cache.alloc(&pool, 0, class)).collect();
+        for b in blocks {
+            // SAFETY: each block is ours, of `class`, and free now.
+            unsafe { cache.free(class, b) };
+        }
+        assert_eq!(cache.bytes(), MAX_CACHED_BYTES / size * size);
+        cache.trim(IDLE_CACHED_BYTES);
+        assert!(cache.bytes() <= IDLE_CACHED_BYTES);
+        assert!(cache.bytes() + size > IDLE_CACHED_BYTES);
+    }
+
+    #[test]
+    fn a_period_frees_only_what_the_cache_did_not_fall_below() {
+        let pool = Pool::new(1);
+        let mut cache = LocalCache::new();
+        let class = 3;
+        let size = class_layout(class).size();
+        let n = IDLE_CACHED_BYTES / size * 4;
+        let blocks: Vec<_> = (0..n).map(|_| cache.alloc(&pool, 0, class)).collect();
+        for b in blocks {
+            // SAFETY: each block is ours, of `class`, and free now.
+            unsafe { cache.free(class, b) };
+        }
+        // A period in which all but a quarter of the blocks were needed
+        // frees nothing beyond the idle bound's worth of what was unused.
+        cache.start_period();
+        let used: Vec<_> = (0..n * 3 / 4)
+            .map(|_| cache.alloc(&pool, 0, class))
+            .collect();
+        for b in used {
+            // SAFETY: as above.
+            unsafe { cache.free(class, b) };
+        }
+        cache.decay(IDLE_CACHED_BYTES);
+        assert_eq!(
+            cache.bytes(),
+            n * size,
+            "a quarter unused, at the idle bound: kept"
+        );
+        // A period in which nothing was needed frees down to the bound.
+        cache.decay(IDLE_CACHED_BYTES);
+        assert!(cache.bytes() <= IDLE_CACHED_BYTES);
+    }
+
+    #[test]
+    fn a_returned_chain_beyond_the_bound_goes_back_to_the_allocator() {
+        let pool = Pool::new(1);
+        let mut origin = LocalCache::new();
+        let class = 3;
+        let size = class_layout(class).size();
+        let n = 2 * MAX_CACHED_BYTES / size;
+        let blocks: Vec<_> = (0..n)
+            .map(|_| origin.alloc(&pool, 0, class).as_ptr() as usize)
+            .collect();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for &b in &blocks {
+                    // SAFETY: each is a free block of class 3 of worker 0.
+                    unsafe { pool.give_back(0, class, NonNull::new(b as *mut u8).unwrap()) }
+                }
+            });
+        });
+        // The next allocation adopts the chain: the bound's worth, minus
+        // the block it hands out.
+        let b = origin.alloc(&pool, 0, class);
+        assert_eq!(origin.bytes(), MAX_CACHED_BYTES / size * size - size);
+        // SAFETY: ours and free.
+        unsafe { origin.free(class, b) };
+    }
+
+    #[test]
+    fn a_decay_empties_the_workers_return_stacks() {
+        let pool = Pool::new(2);
+        let mut cache = LocalCache::new();
+        let a = cache.alloc(&pool, 1, 0);
+        // SAFETY: `a` is a free block of class 0 of worker 1.
+        unsafe { pool.give_back(1, 0, a) };
+        assert!(!pool.returns[1][0].head.load(Ordering::Relaxed).is_null());
+        pool.decay(1);
+        assert!(pool.returns[1][0].head.load(Ordering::Relaxed).is_null());
     }
 
     #[test]

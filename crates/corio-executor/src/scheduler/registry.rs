@@ -22,6 +22,15 @@
 //!   owns that reference.
 //! * Each shard also counts live task allocations (spawned, not yet freed),
 //!   for `Metrics::live_tasks`.
+//!
+//! Memory: a slab grows with the most tasks its shard held at once, and
+//! gives it back as its last indices empty: vacating the last index drops
+//! every vacant index at the end, and once a quarter or less of the
+//! capacity is in use, the vectors shrink (and the free list forgets the
+//! indices that are gone). An index on the free list may therefore be
+//! stale (beyond the end, or taken again after the end grew back past it):
+//! `insert` checks that an index it pops is vacant and skips it otherwise.
+//! A task that lives on at a high index keeps its slab that long.
 
 use std::ptr::NonNull;
 
@@ -62,6 +71,36 @@ impl Slab {
         self.free.push(index);
         // SAFETY: shard lock held (the caller's `&mut Slab` is its guard).
         task.slot.with_mut(|s| unsafe { *s = NO_SLOT });
+        if index as usize + 1 == self.tasks.len() {
+            self.shrink();
+        }
+    }
+
+    /// Drops the vacant indices at the end, and the memory of a slab that
+    /// uses a quarter of its capacity or less.
+    fn shrink(&mut self) {
+        while let Some(None) = self.tasks.last() {
+            self.tasks.pop();
+        }
+        let len = self.tasks.len();
+        let keep = (2 * len).max(crate::config::SLAB_KEEP);
+        if self.tasks.capacity() > keep && len <= self.tasks.capacity() / 4 {
+            let tasks = &self.tasks;
+            self.free
+                .retain(|&i| tasks.get(i as usize).is_some_and(Option::is_none));
+            self.tasks.shrink_to(keep);
+            self.free.shrink_to(keep);
+        }
+    }
+
+    /// A vacant index from the free list, skipping stale ones.
+    fn pop_free(&mut self) -> Option<u32> {
+        while let Some(i) = self.free.pop() {
+            if self.tasks.get(i as usize).is_some_and(Option::is_none) {
+                return Some(i);
+            }
+        }
+        None
     }
 }
 
@@ -123,7 +162,7 @@ impl Registry {
             return Err(task);
         }
         let ptr = task.into_raw();
-        let index = match slab.free.pop() {
+        let index = match slab.pop_free() {
             Some(i) => {
                 slab.tasks[i as usize] = Some(ptr);
                 i
@@ -162,8 +201,11 @@ impl Registry {
             if close {
                 slab.closed = true;
             }
-            for index in 0..slab.tasks.len() {
+            // Vacating the last index shortens the slab: re-read its length.
+            let mut index = 0;
+            while index < slab.tasks.len() {
                 let Some(ptr) = slab.tasks[index] else {
+                    index += 1;
                     continue;
                 };
                 // SAFETY: shard lock held; linked tasks are alive.
@@ -173,6 +215,7 @@ impl Registry {
                     // SAFETY: the registry's reference moves to the RawTask.
                     out.push(unsafe { RawTask::from_raw(ptr) });
                 }
+                index += 1;
             }
             if close && slab.tasks.iter().all(Option::is_none) {
                 // Nothing can be inserted any more: give the memory back.

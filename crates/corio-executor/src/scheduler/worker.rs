@@ -74,6 +74,8 @@ pub(crate) struct Core {
     rand: Cell<u32>,
     /// Free task blocks of this worker (see `pool.rs`).
     pub(crate) cache: RefCell<LocalCache>,
+    /// When the current memory period ends (`memory_period`), if one runs.
+    memory_period_end: Cell<Option<std::time::Instant>>,
     /// Reused buffers for parking and helping (`driver.rs`).
     scratch: RefCell<Scratch>,
     /// Live `!Send` tasks bound to this worker (see "Pinned workers").
@@ -99,6 +101,7 @@ impl Core {
             is_searching: Cell::new(false),
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             cache: RefCell::new(LocalCache::new()),
+            memory_period_end: Cell::new(None),
             scratch: RefCell::new(Scratch::default()),
             pinned: Cell::new(0),
             idle_free: Cell::new(index != 0),
@@ -472,22 +475,72 @@ impl WorkerCx {
         if self.spin_for_remote_wake() {
             return;
         }
-        let was_last_searcher = shared
+        // Before it counts as parked (a notifier may pick it from then on).
+        let at_most = self.memory_period();
+        let last_searcher = shared
             .idle
             .transition_worker_to_parked(index, core.is_searching.replace(false));
-        if was_last_searcher {
+        if last_searcher {
             shared.notify_if_work_pending();
         }
-        let parked = shared
+        let woken = shared
             .drivers
-            .park(index, core.tick.get(), &mut scratch, || {
+            .park(index, core.tick.get(), &mut scratch, at_most, || {
                 !shared.is_shutdown() && !shared.has_inbox(index) && !self.injector_work_is_mine()
             });
         core.now_centis.set(crate::clock::now_centis());
         if shared.idle.transition_worker_from_parked(index) {
             core.is_searching.set(true);
         }
-        shared.drivers.after_park(index, parked, &mut scratch);
+        shared.drivers.after_park(index, woken, &mut scratch);
+    }
+
+    /// Task memory a burst left behind goes back once a period of
+    /// `config::MEMORY_LINGER` passes in which it was not needed
+    /// (`pool.rs`). Called before the worker sleeps: starts a period if
+    /// its cache holds more than an idle worker keeps (or worker 0's
+    /// cache, outside `run`, waits for a decay), ends the period if it is
+    /// over, and returns how long the worker may sleep before its end.
+    fn memory_period(&self) -> Option<std::time::Duration> {
+        use crate::config::{IDLE_CACHED_BYTES, MEMORY_LINGER};
+        if cfg!(loom) {
+            return None;
+        }
+        let core = &*self.core;
+        let shared = &*self.shared;
+        let now = std::time::Instant::now;
+        match core.memory_period_end.get() {
+            None => {
+                let mut cache = core.cache.borrow_mut();
+                if cache.bytes() <= IDLE_CACHED_BYTES
+                    && !shared.core0_holds_memory.load(Ordering::Relaxed)
+                {
+                    return None;
+                }
+                cache.start_period();
+                core.memory_period_end.set(Some(now() + MEMORY_LINGER));
+                Some(MEMORY_LINGER)
+            }
+            Some(end) => {
+                let left = end.saturating_duration_since(now());
+                if !left.is_zero() {
+                    return Some(left);
+                }
+                core.memory_period_end.set(None);
+                core.cache.borrow_mut().decay(IDLE_CACHED_BYTES);
+                shared.pool.decay(core.index);
+                if shared.core0_holds_memory.swap(false, Ordering::Relaxed) {
+                    // Worker 0's core, if no `run` call holds it now.
+                    if let Some(mut core0) = shared.core0.try_lock() {
+                        if let Some(core0) = core0.as_mut() {
+                            core0.cache.get_mut().decay(IDLE_CACHED_BYTES);
+                            shared.pool.decay(core0.index);
+                        }
+                    }
+                }
+                None
+            }
+        }
     }
 
     /// Before parking, a searching worker that expects work from another
@@ -550,8 +603,22 @@ impl WorkerCx {
             let local: Vec<_> = core.local_queue.borrow_mut().drain(..).collect();
             local.into_iter().for_each(|t| core.run_queue.push(t));
         }
-        if shared.idle.worker_exit(core.is_searching.replace(false)) || moved {
+        let last_searcher = shared.idle.worker_exit(core.is_searching.replace(false));
+        if last_searcher || moved {
             shared.notify_parked();
+        }
+        // Worker 0's cache stays in the runtime while no `run` call is
+        // active; a worker that sleeps decays it after a memory period
+        // (`memory_period`; woken for it if all sleep already). With one
+        // worker there is none: the cache stays within its bound.
+        if self.multi() && !cfg!(loom) {
+            let mut cache = core.cache.borrow_mut();
+            if cache.bytes() > crate::config::IDLE_CACHED_BYTES {
+                cache.start_period();
+                if !shared.core0_holds_memory.swap(true, Ordering::Relaxed) {
+                    shared.notify_parked();
+                }
+            }
         }
     }
 
