@@ -116,7 +116,11 @@ use crate::Handle;
 ///     }
 /// }
 ///
-/// corio::run(async {
+/// // One worker: the child's completion (and `child_done`) has run by the
+/// // time the awaiting task is polled again. (With more, `child_done` may
+/// // still be running on another worker when the awaiter sees the result.)
+/// let rt = corio::Runtime::builder().workers(1).build().unwrap();
+/// rt.run(async {
 ///     let sink = Arc::new(Count(AtomicUsize::new(0)));
 ///     let handle = corio::Handle::current();
 ///     let kept = hooks::spawn_linked(&handle, async { 1 }, sink.clone(), |_| true);
