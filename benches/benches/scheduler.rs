@@ -5,26 +5,28 @@
 //! uses the same completion latch ([`Latch`]) and the same one-slot channel
 //! ([`Slot`]) on every runtime, so that only the scheduler differs.
 //!
-//! * corio: `Runtime::builder().workers(WORKERS)`; the thread calling
-//!   `run` is one of the workers.
-//! * tokio: `new_multi_thread().worker_threads(WORKERS)`; the thread
-//!   calling `block_on` is *not* a worker (it only waits on the latch).
+//! Each runtime has `WORKERS` worker threads of its own, and the
+//! benchmark's thread is a worker of none: it spawns the workload's root
+//! future as a task and blocks on a channel until the task is done
+//! ([`Rt::block_on`]).
+//!
+//! * corio: `Runtime::builder().workers(WORKERS)` whose worker 0 is a
+//!   thread of its own ([`CorioOwnThread`]);
+//! * tokio: `new_multi_thread().worker_threads(WORKERS)`;
 //! * async-executor: one `Executor` driven by `WORKERS` threads calling
-//!   `Executor::run`, the benchmark's main thread being one of them.
+//!   `Executor::run` ([`SmolThreads::new`]).
 //!
 //! See `docs/benchmarks.md` for the results.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
 use async_executor::Executor;
-use corio_benches::{
-    block_on, corio_runtime, criterion, tokio_runtime, Latch, PlainYield, SmolThreads, WORKERS,
-};
+use corio_benches::{criterion, tokio_runtime, CorioOwnThread, Latch, PlainYield, SmolThreads};
 use criterion::Criterion;
 
 /// Tasks spawned by `spawn_many_local` and `spawn_many_remote`.
@@ -124,11 +126,28 @@ trait Rt {
 
     fn spawner(&self) -> Self::Spawner;
 
-    /// Runs `future` to completion from the benchmark's main thread.
+    /// Runs `future` as a task of the runtime and blocks the benchmark's
+    /// thread (a worker of none) until it is done.
     fn block_on<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
-        F::Output: Send;
+        F::Output: Send + 'static;
+}
+
+/// Spawns `future` with `spawn` and blocks this thread until it is done.
+fn spawn_and_wait<F>(
+    future: F,
+    spawn: impl FnOnce(Pin<Box<dyn Future<Output = ()> + Send>>),
+) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel(1);
+    spawn(Box::pin(async move {
+        let _ = tx.send(future.await);
+    }));
+    rx.recv().unwrap()
 }
 
 impl Spawner for corio::Handle {
@@ -146,11 +165,11 @@ impl Spawner for corio::Handle {
     }
 }
 
-struct CorioRt(corio::Runtime);
+struct CorioRt(CorioOwnThread);
 
 impl CorioRt {
     fn new() -> CorioRt {
-        CorioRt(corio_runtime())
+        CorioRt(CorioOwnThread::new())
     }
 }
 
@@ -158,15 +177,15 @@ impl Rt for CorioRt {
     type Spawner = corio::Handle;
 
     fn spawner(&self) -> corio::Handle {
-        self.0.handle()
+        self.0.handle().clone()
     }
 
     fn block_on<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
-        F::Output: Send,
+        F::Output: Send + 'static,
     {
-        self.0.run(future)
+        spawn_and_wait(future, |f| drop(self.0.handle().spawn(f)))
     }
 }
 
@@ -203,9 +222,9 @@ impl Rt for TokioRt {
     fn block_on<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
-        F::Output: Send,
+        F::Output: Send + 'static,
     {
-        self.0.block_on(future)
+        spawn_and_wait(future, |f| drop(self.0.spawn(f)))
     }
 }
 
@@ -222,13 +241,12 @@ impl Spawner for Arc<Executor<'static>> {
     }
 }
 
-/// An `Executor` run by `WORKERS` threads: `WORKERS - 1` background threads
-/// here, plus the thread calling `block_on`.
+/// An `Executor` run by `WORKERS` threads of its own.
 struct AsyncExecutorRt(SmolThreads);
 
 impl AsyncExecutorRt {
     fn new() -> AsyncExecutorRt {
-        AsyncExecutorRt(SmolThreads::with_threads(WORKERS - 1))
+        AsyncExecutorRt(SmolThreads::new())
     }
 }
 
@@ -242,9 +260,9 @@ impl Rt for AsyncExecutorRt {
     fn block_on<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
-        F::Output: Send,
+        F::Output: Send + 'static,
     {
-        block_on(self.0.executor().run(future))
+        spawn_and_wait(future, |f| self.0.executor().spawn(f).detach())
     }
 }
 
