@@ -20,13 +20,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
 use async_executor::Executor;
-use corio_benches::{criterion, tokio_runtime, CorioOwnThread, Latch, PlainYield, SmolThreads};
+use corio_benches::{
+    criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, Latch, PlainYield, SmolThreads,
+};
 use criterion::Criterion;
 
 /// Tasks spawned by `spawn_many_local` and `spawn_many_remote`.
@@ -132,22 +134,6 @@ trait Rt {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;
-}
-
-/// Spawns `future` with `spawn` and blocks this thread until it is done.
-fn spawn_and_wait<F>(
-    future: F,
-    spawn: impl FnOnce(Pin<Box<dyn Future<Output = ()> + Send>>),
-) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let (tx, rx) = mpsc::sync_channel(1);
-    spawn(Box::pin(async move {
-        let _ = tx.send(future.await);
-    }));
-    rx.recv().unwrap()
 }
 
 impl Spawner for corio::Handle {

@@ -17,10 +17,12 @@
 //!
 //! Runtimes are built as in `scheduler.rs`:
 //!
-//! * corio: `Runtime::builder().workers(WORKERS)`; the thread calling
-//!   `run` is one of the workers.
-//! * tokio: `new_multi_thread().worker_threads(WORKERS).enable_all()`; the
-//!   thread calling `block_on` is *not* a worker.
+//! * corio: `Runtime::builder().workers(WORKERS)` whose worker 0 is a
+//!   thread of its own (`CorioOwnThread`);
+//! * tokio: `new_multi_thread().worker_threads(WORKERS).enable_all()`;
+//!
+//! and the benchmark's thread is a worker of neither: it spawns the root
+//! future as a task and waits on a channel (`spawn_and_wait`).
 //!
 //! See `docs/benchmarks.md` for the results.
 
@@ -31,7 +33,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use corio_benches::{corio_runtime, criterion, tokio_runtime, Latch, PlainYield};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, Latch, PlainYield};
 use criterion::{Criterion, SamplingMode};
 
 /// Tasks in `timers_fire`.
@@ -186,11 +188,12 @@ trait Rt {
 
     fn spawner(&self) -> Self::Spawner;
 
-    /// Runs `future` to completion from the benchmark's main thread.
+    /// Runs `future` as a task of the runtime and blocks the benchmark's
+    /// thread (a worker of none) until it is done.
     fn block_on<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
-        F::Output: Send;
+        F::Output: Send + 'static;
 }
 
 impl Spawner for corio::Handle {
@@ -221,26 +224,26 @@ impl Spawner for corio::Handle {
     }
 }
 
-struct CorioRt(corio::Runtime);
+struct CorioRt(CorioOwnThread);
 
 impl Rt for CorioRt {
     const NAME: &'static str = "corio";
     type Spawner = corio::Handle;
 
     fn new() -> CorioRt {
-        CorioRt(corio_runtime())
+        CorioRt(CorioOwnThread::new())
     }
 
     fn spawner(&self) -> corio::Handle {
-        self.0.handle()
+        self.0.handle().clone()
     }
 
     fn block_on<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
-        F::Output: Send,
+        F::Output: Send + 'static,
     {
-        self.0.run(future)
+        spawn_and_wait(future, |f| drop(self.0.handle().spawn(f)))
     }
 }
 
@@ -289,9 +292,9 @@ impl Rt for TokioRt {
     fn block_on<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
-        F::Output: Send,
+        F::Output: Send + 'static,
     {
-        self.0.block_on(future)
+        spawn_and_wait(future, |f| drop(self.0.spawn(f)))
     }
 }
 

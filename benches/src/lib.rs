@@ -143,6 +143,31 @@ impl Future for PlainYield {
 /// ```
 pub use futures_lite::future::block_on;
 
+/// Runs `future` as a task through `spawn` (a runtime's spawn function,
+/// detaching the task) and blocks this thread on a channel until the task
+/// has its output: how every arm of a workload waits, so that the
+/// benchmark's thread is a worker of no runtime.
+///
+/// ```
+/// let rt = corio_benches::CorioOwnThread::new();
+/// let v = corio_benches::spawn_and_wait(async { 7 }, |f| drop(rt.handle().spawn(f)));
+/// assert_eq!(v, 7);
+/// ```
+pub fn spawn_and_wait<F>(future: F, spawn: impl FnOnce(BoxFuture)) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel(1);
+    spawn(Box::pin(async move {
+        let _ = tx.send(future.await);
+    }));
+    rx.recv().unwrap()
+}
+
+/// The future [`spawn_and_wait`] hands to a runtime's spawn function.
+pub type BoxFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// A corio runtime with [`WORKERS`] workers whose worker 0 is a thread of
 /// its own, running a main task that only waits for the end (as a server's
 /// main task awaits its listener): the benchmark's thread is a worker of
