@@ -13,14 +13,16 @@
 //! * `task_group_10k/tokio_joinset`: 10 000 tasks spawned into a `JoinSet`,
 //!   drained with `join_next`.
 //!
-//! The benchmark's main future runs in a spawned task on both runtimes.
+//! Each runtime has two worker threads of its own; the benchmark's thread
+//! is a worker of neither: the workload runs as a task and the thread
+//! waits on a channel (`spawn_and_wait`).
 //! See `docs/benchmarks.md`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use corio_benches::{corio_runtime, criterion, tokio_runtime};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread};
 use criterion::Criterion;
 
 /// Tasks per gather.
@@ -29,20 +31,19 @@ const TASKS: u64 = 10_000;
 fn tasklayer(c: &mut Criterion) {
     let mut group = c.benchmark_group("gather_10k");
     {
-        let rt = corio_runtime();
+        let rt = CorioOwnThread::new();
         group.bench_function("corio", |b| {
             b.iter(|| {
-                let sum: u64 = rt.run(async {
-                    corio::spawn(async {
+                let sum: u64 = spawn_and_wait(
+                    async {
                         corio::gather((0..TASKS).map(|i| async move { i }))
                             .await
                             .unwrap()
                             .into_iter()
                             .sum()
-                    })
-                    .await
-                    .unwrap()
-                });
+                    },
+                    |f| drop(rt.handle().spawn(f)),
+                );
                 assert_eq!(sum, TASKS * (TASKS - 1) / 2);
             })
         });
@@ -51,8 +52,8 @@ fn tasklayer(c: &mut Criterion) {
         let rt = tokio_runtime();
         group.bench_function("tokio_joinset", |b| {
             b.iter(|| {
-                let sum: u64 = rt.block_on(async {
-                    tokio::spawn(async {
+                let sum: u64 = spawn_and_wait(
+                    async {
                         let mut set = tokio::task::JoinSet::new();
                         for i in 0..TASKS {
                             set.spawn(async move { i });
@@ -62,17 +63,16 @@ fn tasklayer(c: &mut Criterion) {
                             sum += r.unwrap();
                         }
                         sum
-                    })
-                    .await
-                    .unwrap()
-                });
+                    },
+                    |f| drop(rt.spawn(f)),
+                );
                 assert_eq!(sum, TASKS * (TASKS - 1) / 2);
             })
         });
         group.bench_function("tokio_join_all", |b| {
             b.iter(|| {
-                let sum: u64 = rt.block_on(async {
-                    tokio::spawn(async {
+                let sum: u64 = spawn_and_wait(
+                    async {
                         let handles: Vec<_> =
                             (0..TASKS).map(|i| tokio::spawn(async move { i })).collect();
                         futures_util::future::join_all(handles)
@@ -80,17 +80,16 @@ fn tasklayer(c: &mut Criterion) {
                             .into_iter()
                             .map(Result::unwrap)
                             .sum()
-                    })
-                    .await
-                    .unwrap()
-                });
+                    },
+                    |f| drop(rt.spawn(f)),
+                );
                 assert_eq!(sum, TASKS * (TASKS - 1) / 2);
             })
         });
         group.bench_function("tokio_handles", |b| {
             b.iter(|| {
-                let sum: u64 = rt.block_on(async {
-                    tokio::spawn(async {
+                let sum: u64 = spawn_and_wait(
+                    async {
                         let handles: Vec<_> =
                             (0..TASKS).map(|i| tokio::spawn(async move { i })).collect();
                         let mut sum = 0;
@@ -98,10 +97,9 @@ fn tasklayer(c: &mut Criterion) {
                             sum += h.await.unwrap();
                         }
                         sum
-                    })
-                    .await
-                    .unwrap()
-                });
+                    },
+                    |f| drop(rt.spawn(f)),
+                );
                 assert_eq!(sum, TASKS * (TASKS - 1) / 2);
             })
         });
@@ -110,11 +108,11 @@ fn tasklayer(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("task_group_10k");
     {
-        let rt = corio_runtime();
+        let rt = CorioOwnThread::new();
         group.bench_function("corio", |b| {
             b.iter(|| {
-                let n: u64 = rt.run(async {
-                    corio::spawn(async {
+                let n: u64 = spawn_and_wait(
+                    async {
                         let done = Arc::new(AtomicU64::new(0));
                         let d = done.clone();
                         corio::TaskGroup::<()>::run(|tg| async move {
@@ -128,10 +126,9 @@ fn tasklayer(c: &mut Criterion) {
                         .await
                         .unwrap();
                         done.load(Ordering::Relaxed)
-                    })
-                    .await
-                    .unwrap()
-                });
+                    },
+                    |f| drop(rt.handle().spawn(f)),
+                );
                 assert_eq!(n, TASKS * (TASKS - 1) / 2);
             })
         });
@@ -140,8 +137,8 @@ fn tasklayer(c: &mut Criterion) {
         let rt = tokio_runtime();
         group.bench_function("tokio_joinset", |b| {
             b.iter(|| {
-                let n: u64 = rt.block_on(async {
-                    tokio::spawn(async {
+                let n: u64 = spawn_and_wait(
+                    async {
                         let done = Arc::new(AtomicU64::new(0));
                         let mut set = tokio::task::JoinSet::new();
                         for i in 0..TASKS {
@@ -154,10 +151,9 @@ fn tasklayer(c: &mut Criterion) {
                             r.unwrap();
                         }
                         done.load(Ordering::Relaxed)
-                    })
-                    .await
-                    .unwrap()
-                });
+                    },
+                    |f| drop(rt.spawn(f)),
+                );
                 assert_eq!(n, TASKS * (TASKS - 1) / 2);
             })
         });
