@@ -16,26 +16,27 @@
 //!   waits for the next millisecond tick (about 1 ms each), which would
 //!   measure the tick, not the await.
 //!
-//! The task is spawned and awaited by the benchmark's main future, so it
-//! runs as an ordinary task on both runtimes. See `docs/benchmarks.md`.
+//! Each runtime has two worker threads of its own; the loop runs as an
+//! ordinary task and the benchmark's thread, a worker of neither, waits on
+//! a channel (`spawn_and_wait`). See `docs/benchmarks.md`.
 
 use std::future::Future;
 use std::time::Duration;
 
-use corio_benches::{corio_runtime, criterion, tokio_runtime, PlainYield};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, PlainYield};
 use criterion::Criterion;
 
 /// Awaits per iteration.
 const LOOP: usize = 100_000;
 
-/// Runs `body` as a task on corio, from `rt.run`.
-fn on_corio<F: Future<Output = ()> + Send + 'static>(rt: &corio::Runtime, body: F) {
-    rt.run(async { corio::spawn(body).await.unwrap() })
+/// Runs `body` as a task on corio and waits for it.
+fn on_corio<F: Future<Output = ()> + Send + 'static>(rt: &CorioOwnThread, body: F) {
+    spawn_and_wait(body, |f| drop(rt.handle().spawn(f)))
 }
 
-/// Runs `body` as a task on tokio, from `rt.block_on`.
+/// Runs `body` as a task on tokio and waits for it.
 fn on_tokio<F: Future<Output = ()> + Send + 'static>(rt: &tokio::runtime::Runtime, body: F) {
-    rt.block_on(async { tokio::spawn(body).await.unwrap() })
+    spawn_and_wait(body, |f| drop(rt.spawn(f)))
 }
 
 /// `LOOP` awaits of tokio's `yield_now`: the tokio side of both groups.
@@ -46,7 +47,7 @@ async fn tokio_yields() {
 }
 
 fn cancel_points(c: &mut Criterion) {
-    let corio = corio_runtime();
+    let corio = CorioOwnThread::new();
     let tokio = tokio_runtime();
 
     let mut group = c.benchmark_group("yield_loop");
