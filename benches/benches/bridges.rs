@@ -10,50 +10,50 @@
 //!   the join handle.
 //!
 //! Default pools on both sides (corio: min(32, cores + 4) blocking
-//! threads; tokio: 512). The async side runs in a spawned task. See
-//! `docs/benchmarks.md`.
+//! threads; tokio: 512). Each runtime has two worker threads of its own;
+//! the async side runs as a task and the benchmark's thread, a worker of
+//! neither, waits on a channel (`spawn_and_wait`), or is the submitting
+//! thread. See `docs/benchmarks.md`.
 
 use std::time::Duration;
 
-use corio_benches::{corio_runtime, criterion, tokio_runtime};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread};
 use criterion::Criterion;
 
 /// Calls per iteration.
 const CALLS: u64 = 10_000;
 
 fn bridges(c: &mut Criterion) {
-    let corio_rt = corio_runtime();
+    let corio_rt = CorioOwnThread::new();
     let tokio_rt = tokio_runtime();
 
     let mut group = c.benchmark_group("blocking_bridge_seq");
     group.bench_function("corio", |b| {
         b.iter(|| {
-            corio_rt.run(async {
-                corio::spawn(async {
+            spawn_and_wait(
+                async {
                     let mut sum = 0;
                     for i in 0..CALLS {
                         sum += corio::to_thread(move || i).await.unwrap();
                     }
                     assert_eq!(sum, CALLS * (CALLS - 1) / 2);
-                })
-                .await
-                .unwrap()
-            })
+                },
+                |f| drop(corio_rt.handle().spawn(f)),
+            )
         })
     });
     group.bench_function("tokio", |b| {
         b.iter(|| {
-            tokio_rt.block_on(async {
-                tokio::spawn(async {
+            spawn_and_wait(
+                async {
                     let mut sum = 0;
                     for i in 0..CALLS {
                         sum += tokio::task::spawn_blocking(move || i).await.unwrap();
                     }
                     assert_eq!(sum, CALLS * (CALLS - 1) / 2);
-                })
-                .await
-                .unwrap()
-            })
+                },
+                |f| drop(tokio_rt.spawn(f)),
+            )
         })
     });
     group.finish();
@@ -61,24 +61,23 @@ fn bridges(c: &mut Criterion) {
     let mut group = c.benchmark_group("blocking_bridge_concurrent");
     group.bench_function("corio", |b| {
         b.iter(|| {
-            corio_rt.run(async {
-                corio::spawn(async {
+            spawn_and_wait(
+                async {
                     let jobs: Vec<_> = (0..CALLS).map(|i| corio::to_thread(move || i)).collect();
                     let mut sum = 0;
                     for j in jobs {
                         sum += j.await.unwrap();
                     }
                     assert_eq!(sum, CALLS * (CALLS - 1) / 2);
-                })
-                .await
-                .unwrap()
-            })
+                },
+                |f| drop(corio_rt.handle().spawn(f)),
+            )
         })
     });
     group.bench_function("tokio", |b| {
         b.iter(|| {
-            tokio_rt.block_on(async {
-                tokio::spawn(async {
+            spawn_and_wait(
+                async {
                     let jobs: Vec<_> = (0..CALLS)
                         .map(|i| tokio::task::spawn_blocking(move || i))
                         .collect();
@@ -87,16 +86,15 @@ fn bridges(c: &mut Criterion) {
                         sum += j.await.unwrap();
                     }
                     assert_eq!(sum, CALLS * (CALLS - 1) / 2);
-                })
-                .await
-                .unwrap()
-            })
+                },
+                |f| drop(tokio_rt.spawn(f)),
+            )
         })
     });
     group.finish();
 
     let mut group = c.benchmark_group("external_submit");
-    let handle = corio_rt.handle();
+    let handle = corio_rt.handle().clone();
     group.bench_function("corio", |b| {
         b.iter(|| {
             let mut sum = 0;
