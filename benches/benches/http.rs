@@ -19,11 +19,15 @@
 //! `oha -c 50 -z 10s http://127.0.0.1:3000/`.) On a 2-core machine the
 //! generator competes with the server for the cores, so the recorded
 //! numbers come from this in-process client.
+//!
+//! Each runtime has two worker threads of its own; the workload runs as a
+//! task and the benchmark's thread, a worker of neither, waits on a
+//! channel (`spawn_and_wait`).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use corio_benches::{corio_runtime, criterion, tokio_runtime};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread};
 use criterion::{Criterion, Throughput};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -138,15 +142,15 @@ fn http(c: &mut Criterion) {
     let mut group = c.benchmark_group("http_hello");
     group.throughput(Throughput::Elements((CONNECTIONS * REQUESTS) as u64));
     {
-        let rt = corio_runtime();
+        let rt = CorioOwnThread::new();
         group.bench_function("corio", |b| {
-            b.iter(|| rt.run(async { corio::spawn(corio_run()).await.unwrap() }))
+            b.iter(|| spawn_and_wait(corio_run(), |f| drop(rt.handle().spawn(f))))
         });
     }
     {
         let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
-            b.iter(|| rt.block_on(async { tokio::spawn(tokio_run()).await.unwrap() }))
+            b.iter(|| spawn_and_wait(tokio_run(), |f| drop(rt.spawn(f))))
         });
     }
     group.finish();

@@ -7,12 +7,16 @@
 //!   latency-bound, the workers are mostly idle (what waking an idle worker
 //!   for a peer's events costs shows here).
 //!
+//! Each runtime has two worker threads of its own; the workload runs as a
+//! task and the benchmark's thread, a worker of neither, waits on a
+//! channel (`spawn_and_wait`).
+//!
 //! The reactor backend is the default (mio) unless the bench is built with
 //! `--features corio/polling`. See `docs/benchmarks.md`.
 
 use std::time::Duration;
 
-use corio_benches::{corio_runtime, criterion, tokio_runtime};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread};
 use criterion::Criterion;
 
 /// Client connections.
@@ -110,32 +114,30 @@ async fn tokio_echo_with(connections: usize, round_trips: usize) {
 fn net(c: &mut Criterion) {
     let mut group = c.benchmark_group("tcp_echo");
     {
-        let rt = corio_runtime();
+        let rt = CorioOwnThread::new();
         group.bench_function("corio", |b| {
-            b.iter(|| rt.run(async { corio::spawn(corio_echo()).await.unwrap() }))
+            b.iter(|| spawn_and_wait(corio_echo(), |f| drop(rt.handle().spawn(f))))
         });
     }
     {
         let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
-            b.iter(|| rt.block_on(async { tokio::spawn(tokio_echo()).await.unwrap() }))
+            b.iter(|| spawn_and_wait(tokio_echo(), |f| drop(rt.spawn(f))))
         });
     }
     group.finish();
 
     let mut group = c.benchmark_group("tcp_ping_pong");
     {
-        let rt = corio_runtime();
+        let rt = CorioOwnThread::new();
         group.bench_function("corio", |b| {
-            b.iter(|| rt.run(async { corio::spawn(corio_echo_with(1, 20_000)).await.unwrap() }))
+            b.iter(|| spawn_and_wait(corio_echo_with(1, 20_000), |f| drop(rt.handle().spawn(f))))
         });
     }
     {
         let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
-            b.iter(|| {
-                rt.block_on(async { tokio::spawn(tokio_echo_with(1, 20_000)).await.unwrap() })
-            })
+            b.iter(|| spawn_and_wait(tokio_echo_with(1, 20_000), |f| drop(rt.spawn(f))))
         });
     }
     group.finish();
