@@ -20,11 +20,11 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use corio_benches::{criterion, tokio_runtime, CorioOwnThread, Latch, SmolThreads};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, Latch, SmolThreads};
 use criterion::Criterion;
 
 /// Pairs in `queue_ping_pong`, and round trips per pair.
@@ -67,11 +67,7 @@ impl Runner for Corio {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (tx, rx) = mpsc::sync_channel(1);
-        drop(self.0.handle().spawn(async move {
-            let _ = tx.send(future.await);
-        }));
-        rx.recv().unwrap()
+        spawn_and_wait(future, |f| drop(self.0.handle().spawn(f)))
     }
 }
 
@@ -83,11 +79,7 @@ impl Runner for Tokio {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (tx, rx) = mpsc::sync_channel(1);
-        drop(self.0.spawn(async move {
-            let _ = tx.send(future.await);
-        }));
-        rx.recv().unwrap()
+        spawn_and_wait(future, |f| drop(self.0.spawn(f)))
     }
 }
 
@@ -99,14 +91,7 @@ impl Runner for Smol {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (tx, rx) = mpsc::sync_channel(1);
-        self.0
-            .executor()
-            .spawn(async move {
-                let _ = tx.send(future.await);
-            })
-            .detach();
-        rx.recv().unwrap()
+        spawn_and_wait(future, |f| self.0.executor().spawn(f).detach())
     }
 }
 
