@@ -1,12 +1,14 @@
-//! Timer benchmarks: corio's timers side by side with tokio's, both runtimes
-//! with the same number of worker threads (async-executor has no timers).
+//! Timer benchmarks: corio's timers side by side with tokio's and with
+//! async-io's on async-executor ("smol"), every runtime with the same
+//! number of worker threads.
 //!
 //! * `timers_fire`: 100 000 tasks each sleep 1..=50 ms (a fixed-seed
 //!   xorshift sequence), then count a latch down.
 //! * `timeout_cancel_armed`: one task awaits, 1 000 000 times, a 10 s
 //!   timeout around a future that is pending once: the timer is armed,
 //!   then cancelled (dropped) when the inner future completes
-//!   (`corio::timeout`, `tokio::time::timeout`).
+//!   (`corio::timeout`, `tokio::time::timeout`, and smol's idiom
+//!   `future.or(async { Timer::after(d).await; Err(..) })`).
 //! * `timeout_ready`: the same with a future that is ready at once: no
 //!   timer needs arming.
 //! * `sleep_many`: 1 000 000 tasks each start a one-hour sleep. The
@@ -20,8 +22,10 @@
 //! * corio: `Runtime::builder().workers(WORKERS)` whose worker 0 is a
 //!   thread of its own (`CorioOwnThread`);
 //! * tokio: `new_multi_thread().worker_threads(WORKERS).enable_all()`;
+//! * smol: an async-executor run by `WORKERS` threads of its own inside
+//!   `async_io::block_on` (`SmolThreads::new`);
 //!
-//! and the benchmark's thread is a worker of neither: it spawns the root
+//! and the benchmark's thread is a worker of none: it spawns the root
 //! future as a task and waits on a channel (`spawn_and_wait`).
 //!
 //! See `docs/benchmarks.md` for the results.
@@ -33,7 +37,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, Latch, PlainYield};
+use async_executor::Executor;
+use async_io::Timer;
+use corio_benches::{
+    criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, Latch, PlainYield, SmolThreads,
+};
 use criterion::{Criterion, SamplingMode};
 
 /// Tasks in `timers_fire`.
@@ -298,6 +306,66 @@ impl Rt for TokioRt {
     }
 }
 
+/// The error of an elapsed smol timeout.
+#[derive(Debug)]
+struct SmolElapsed;
+
+impl Spawner for Arc<Executor<'static>> {
+    type Sleep = Timer;
+    type Elapsed = SmolElapsed;
+
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Executor::spawn(self, future).detach();
+    }
+
+    fn sleep(duration: Duration) -> Timer {
+        Timer::after(duration)
+    }
+
+    /// smol's idiom: the future, or a timer that fails it (`or` polls the
+    /// timer only while the future is pending).
+    fn timeout<F>(
+        duration: Duration,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, SmolElapsed>> + Send
+    where
+        F: Future + Unpin + Send,
+    {
+        futures_lite::future::or(async move { Ok(future.await) }, async move {
+            Timer::after(duration).await;
+            Err(SmolElapsed)
+        })
+    }
+}
+
+/// async-executor with async-io's timers ("smol"): two threads of its own
+/// run the executor inside async-io's `block_on`, which drives the timers.
+struct SmolRt(SmolThreads);
+
+impl Rt for SmolRt {
+    const NAME: &'static str = "smol";
+    type Spawner = Arc<Executor<'static>>;
+
+    fn new() -> SmolRt {
+        SmolRt(SmolThreads::new())
+    }
+
+    fn spawner(&self) -> Arc<Executor<'static>> {
+        self.0.executor().clone()
+    }
+
+    fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_and_wait(future, |f| self.0.executor().spawn(f).detach())
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The workloads.
 // ---------------------------------------------------------------------------
@@ -455,6 +523,7 @@ fn bench_workload(
     flat: bool,
     corio: fn(&CorioRt),
     tokio: fn(&TokioRt),
+    smol: fn(&SmolRt),
 ) {
     let mut group = c.benchmark_group(name);
     if flat {
@@ -467,6 +536,10 @@ fn bench_workload(
     {
         let rt = TokioRt::new();
         group.bench_function(TokioRt::NAME, |b| b.iter(|| tokio(&rt)));
+    }
+    {
+        let rt = SmolRt::new();
+        group.bench_function(SmolRt::NAME, |b| b.iter(|| smol(&rt)));
     }
     group.finish();
 }
@@ -491,19 +564,35 @@ fn bench_sleep_many(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function(CorioRt::NAME, |b| b.iter_custom(run::<CorioRt>));
     group.bench_function(TokioRt::NAME, |b| b.iter_custom(run::<TokioRt>));
+    group.bench_function(SmolRt::NAME, |b| b.iter_custom(run::<SmolRt>));
     group.finish();
 }
 
 fn timers(c: &mut Criterion) {
-    bench_workload(c, "timers_fire", false, timers_fire, timers_fire);
+    bench_workload(
+        c,
+        "timers_fire",
+        false,
+        timers_fire,
+        timers_fire,
+        timers_fire,
+    );
     bench_workload(
         c,
         "timeout_cancel_armed",
         true,
         timeout_cancel_armed,
         timeout_cancel_armed,
+        timeout_cancel_armed,
     );
-    bench_workload(c, "timeout_ready", true, timeout_ready, timeout_ready);
+    bench_workload(
+        c,
+        "timeout_ready",
+        true,
+        timeout_ready,
+        timeout_ready,
+        timeout_ready,
+    );
     bench_sleep_many(c);
 }
 

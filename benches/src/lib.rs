@@ -226,7 +226,9 @@ impl Drop for CorioOwnThread {
     }
 }
 
-/// An `async-executor` `Executor` run by threads of its own: [`WORKERS`]
+/// An `async-executor` `Executor` run by threads of its own, each inside
+/// async-io's `block_on` (so they drive async-io's timers and I/O, as in a
+/// smol program): [`WORKERS`]
 /// of them with [`new`](SmolThreads::new) (the benchmark's thread is none
 /// of them), or as many as asked with
 /// [`with_threads`](SmolThreads::with_threads) (`WORKERS - 1` when the
@@ -265,7 +267,12 @@ impl SmolThreads {
                 let executor = executor.clone();
                 let stop = Latch::new(1);
                 let wait = stop.wait();
-                (stop, thread::spawn(move || block_on(executor.run(wait))))
+                // async-io's `block_on` (smol's): a thread blocked in it
+                // drives the reactor and timers, as in a smol program.
+                (
+                    stop,
+                    thread::spawn(move || async_io::block_on(executor.run(wait))),
+                )
             })
             .collect();
         SmolThreads { executor, threads }
