@@ -497,10 +497,12 @@ impl WorkerCx {
 
     /// Task memory a burst left behind goes back once a period of
     /// `config::MEMORY_LINGER` passes in which it was not needed
-    /// (`pool.rs`). Called before the worker sleeps: starts a period if
-    /// its cache holds more than an idle worker keeps (or worker 0's
-    /// cache, outside `run`, waits for a decay), ends the period if it is
-    /// over, and returns how long the worker may sleep before its end.
+    /// (`pool.rs`). Called before the worker sleeps: ends the current
+    /// period if it is over (giving back what it did not need), starts the
+    /// next one if there is still memory to give back (its cache holds
+    /// more than an idle worker keeps, or worker 0's cache, outside `run`,
+    /// waits for a decay), and returns how long the worker may sleep
+    /// before the period's end.
     fn memory_period(&self) -> Option<std::time::Duration> {
         use crate::config::{IDLE_CACHED_BYTES, MEMORY_LINGER};
         if cfg!(loom) {
@@ -508,37 +510,40 @@ impl WorkerCx {
         }
         let core = &*self.core;
         let shared = &*self.shared;
-        let now = std::time::Instant::now;
-        match core.memory_period_end.get() {
-            None => {
-                let mut cache = core.cache.borrow_mut();
-                if cache.bytes() <= IDLE_CACHED_BYTES
-                    && !shared.core0_holds_memory.load(Ordering::Relaxed)
-                {
-                    return None;
-                }
-                cache.start_period();
-                core.memory_period_end.set(Some(now() + MEMORY_LINGER));
-                Some(MEMORY_LINGER)
+        if let Some(end) = core.memory_period_end.get() {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if !left.is_zero() {
+                return Some(left);
             }
-            Some(end) => {
-                let left = end.saturating_duration_since(now());
-                if !left.is_zero() {
-                    return Some(left);
+            self.give_back_memory();
+        }
+        let mut cache = core.cache.borrow_mut();
+        if cache.bytes() <= IDLE_CACHED_BYTES && !shared.core0_holds_memory.load(Ordering::Relaxed)
+        {
+            core.memory_period_end.set(None);
+            return None;
+        }
+        cache.start_period();
+        core.memory_period_end
+            .set(Some(std::time::Instant::now() + MEMORY_LINGER));
+        Some(MEMORY_LINGER)
+    }
+
+    /// The end of a memory period: this worker's cache gives back what the
+    /// period did not need, the blocks waiting in its return stacks go
+    /// back, and so does worker 0's cache if it waits for it and no `run`
+    /// call holds it now.
+    fn give_back_memory(&self) {
+        use crate::config::IDLE_CACHED_BYTES;
+        let shared = &*self.shared;
+        self.core.cache.borrow_mut().decay(IDLE_CACHED_BYTES);
+        shared.pool.decay(self.core.index);
+        if shared.core0_holds_memory.swap(false, Ordering::Relaxed) {
+            if let Some(mut core0) = shared.core0.try_lock() {
+                if let Some(core0) = core0.as_mut() {
+                    core0.cache.get_mut().decay(IDLE_CACHED_BYTES);
+                    shared.pool.decay(core0.index);
                 }
-                core.memory_period_end.set(None);
-                core.cache.borrow_mut().decay(IDLE_CACHED_BYTES);
-                shared.pool.decay(core.index);
-                if shared.core0_holds_memory.swap(false, Ordering::Relaxed) {
-                    // Worker 0's core, if no `run` call holds it now.
-                    if let Some(mut core0) = shared.core0.try_lock() {
-                        if let Some(core0) = core0.as_mut() {
-                            core0.cache.get_mut().decay(IDLE_CACHED_BYTES);
-                            shared.pool.decay(core0.index);
-                        }
-                    }
-                }
-                None
             }
         }
     }
