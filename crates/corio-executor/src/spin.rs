@@ -52,11 +52,7 @@ use crate::config::{WAKEUP_SAMPLE_MAX, WAKEUP_WINDOW};
 static WAKEUP_NANOS: AtomicU64 = AtomicU64::new(0);
 
 /// The last `WAKEUP_WINDOW` wakeup costs.
-static SAMPLES: Mutex<Window> = Mutex::new(Window {
-    nanos: [0; WAKEUP_WINDOW],
-    len: 0,
-    next: 0,
-});
+static SAMPLES: Mutex<Window> = Mutex::new(Window::new());
 
 /// A ring of the most recent samples.
 struct Window {
@@ -68,6 +64,14 @@ struct Window {
 }
 
 impl Window {
+    const fn new() -> Window {
+        Window {
+            nanos: [0; WAKEUP_WINDOW],
+            len: 0,
+            next: 0,
+        }
+    }
+
     /// Adds a sample (replacing the oldest once full) and returns the
     /// 90th percentile of the samples held.
     fn push(&mut self, sample: u64) -> u64 {
@@ -152,11 +156,7 @@ mod tests {
 
     #[test]
     fn the_estimate_is_the_90th_percentile_of_the_recent_samples() {
-        let mut w = Window {
-            nanos: [0; WAKEUP_WINDOW],
-            len: 0,
-            next: 0,
-        };
+        let mut w = Window::new();
         assert_eq!(w.push(40_000), 40_000, "the first sample is the estimate");
         // Samples spread evenly over 1..=100 us, in a scrambled order.
         let mut est = 0;

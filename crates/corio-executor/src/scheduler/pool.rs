@@ -209,10 +209,9 @@ impl Pool {
     }
 
     /// The end of a worker's memory period (`LocalCache::decay`): frees
-    /// the blocks waiting in `worker`'s return stacks (they were not
-    /// needed, or its cache would have taken them) and in the stacks of
-    /// spawners outside the runtime, and trims their shared cache to
-    /// `IDLE_CACHED_BYTES`.
+    /// the blocks other threads returned to `worker` that it has not taken
+    /// back, and those in the stacks of spawners outside the runtime, and
+    /// trims their shared cache to `IDLE_CACHED_BYTES`.
     pub(crate) fn decay(&self, worker: usize) {
         for (class, stack) in self.returns[worker].iter().enumerate() {
             stack.free_all(class);
@@ -406,18 +405,23 @@ mod tests {
         assert_eq!(class_of(Layout::from_size_align(64, 128).unwrap()), None);
     }
 
+    /// Allocates `n` blocks of `class` from `cache` and frees them back
+    /// into it.
+    fn fill(cache: &mut LocalCache, pool: &Pool, class: usize, n: usize) {
+        let blocks: Vec<_> = (0..n).map(|_| cache.alloc(pool, 0, class)).collect();
+        for b in blocks {
+            // SAFETY: each block is ours, of `class`, and free now.
+            unsafe { cache.free(class, b) };
+        }
+    }
+
     #[test]
     fn a_cache_holds_at_most_its_bound_and_trims_to_the_idle_bound() {
         let pool = Pool::new(1);
         let mut cache = LocalCache::new();
         let class = 3; // 256-byte blocks
         let size = class_layout(class).size();
-        let n = 2 * MAX_CACHED_BYTES / size;
-        let blocks: Vec<_> = (0..n).map(|_| cache.alloc(&pool, 0, class)).collect();
-        for b in blocks {
-            // SAFETY: each block is ours, of `class`, and free now.
-            unsafe { cache.free(class, b) };
-        }
+        fill(&mut cache, &pool, class, 2 * MAX_CACHED_BYTES / size);
         assert_eq!(cache.bytes(), MAX_CACHED_BYTES / size * size);
         cache.trim(IDLE_CACHED_BYTES);
         assert!(cache.bytes() <= IDLE_CACHED_BYTES);
@@ -431,21 +435,11 @@ mod tests {
         let class = 3;
         let size = class_layout(class).size();
         let n = IDLE_CACHED_BYTES / size * 4;
-        let blocks: Vec<_> = (0..n).map(|_| cache.alloc(&pool, 0, class)).collect();
-        for b in blocks {
-            // SAFETY: each block is ours, of `class`, and free now.
-            unsafe { cache.free(class, b) };
-        }
+        fill(&mut cache, &pool, class, n);
         // A period in which all but a quarter of the blocks were needed
         // frees nothing beyond the idle bound's worth of what was unused.
         cache.start_period();
-        let used: Vec<_> = (0..n * 3 / 4)
-            .map(|_| cache.alloc(&pool, 0, class))
-            .collect();
-        for b in used {
-            // SAFETY: as above.
-            unsafe { cache.free(class, b) };
-        }
+        fill(&mut cache, &pool, class, n * 3 / 4);
         cache.decay(IDLE_CACHED_BYTES);
         assert_eq!(
             cache.bytes(),
