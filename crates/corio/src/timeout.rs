@@ -10,7 +10,16 @@
 //! reaching an await. Nested timeouts count their own requests, so only the
 //! one that expired reports `TimeoutError`, and a cancellation of the whole
 //! task that arrives at the same time goes on through every scope.
+//!
+//! A timeout costs nothing until its future suspends: the first poll
+//! polls the future alone, outside the scope (a scope that was never
+//! cancelled is invisible to everything that walks the scope chain). Only
+//! when the future returns `Pending` does the timeout fix its deadline (a
+//! duration starts counting then), allocate its armed part (the timer and
+//! the scope) and register the timer. From the moment the timer fires,
+//! every poll links the scope around the future.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -70,6 +79,13 @@ impl std::error::Error for TimeoutError {}
 /// (or finished without reaching another await). A zero or past deadline
 /// cancels at the first await, never in code that does not await.
 ///
+/// The time limit counts from the moment `future` first suspends (or
+/// from the first call to [`Timeout::deadline`], if that comes first): a
+/// future that finishes at its first poll never reads the clock or touches
+/// the timer wheel, and the synchronous work before its first suspension is
+/// not counted. asyncio counts from the call; to do that, use
+/// [`timeout_at`]`(Instant::now() + duration, future)`.
+///
 /// # Example
 ///
 /// ```
@@ -84,10 +100,7 @@ impl std::error::Error for TimeoutError {}
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    Timeout::new(future, Some(deadline))
+    Timeout::new(future, Deadline::after(duration))
 }
 
 /// Runs `future` until `deadline` at most (asyncio's `timeout_at`); see
@@ -104,7 +117,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// });
 /// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
-    Timeout::new(future, Some(deadline))
+    Timeout::new(future, Deadline::at(deadline))
 }
 
 /// Waits for `future` with an optional time limit (asyncio's
@@ -114,7 +127,8 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 /// longer than the timeout), then `Err(TimeoutError)` is returned, unless
 /// it refused the cancellation and returned a value, which is then
 /// returned. To keep the future running past the timeout, wrap it in
-/// `shield`.
+/// `shield`. The time limit counts from the future's first suspension, as
+/// in [`timeout`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -134,9 +148,10 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 /// });
 /// ```
 pub fn wait_for<F: Future>(future: F, timeout: impl Into<Option<Duration>>) -> Timeout<F> {
-    let deadline = timeout
-        .into()
-        .map(|d| Instant::now().checked_add(d).unwrap_or_else(far_future));
+    let deadline = match timeout.into() {
+        Some(d) => Deadline::after(d),
+        None => Deadline::NEVER,
+    };
     Timeout::new(future, deadline)
 }
 
@@ -173,7 +188,7 @@ where
     let handle = TimeoutHandle {
         shared: shared.clone(),
     };
-    let mut t = Timeout::new(body(handle), deadline);
+    let mut t = Timeout::new(body(handle), Deadline::from(deadline));
     t.handle = Some(shared);
     t
 }
@@ -304,26 +319,87 @@ impl fmt::Debug for TimeoutHandle {
 /// # });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
+#[repr(C)]
 pub struct Timeout<F> {
-    inner: F,
-    deadline: Option<Instant>,
-    /// The timer, armed when the future first suspends before the
-    /// deadline passed (a future ready at once never arms one).
-    sleep: Option<Sleep>,
-    scope: Scope,
-    expired: bool,
+    // `repr(C)`, pointers first: building a `Timeout` then writes two
+    // aligned words of zeros, not a span that straddles `Instant`'s
+    // padding, which the compiler copied with overlapping wide moves that
+    // stalled store forwarding (a third of the cost of a timeout around a
+    // ready future).
+    /// Made when the future first suspends with a deadline (a future
+    /// ready at once never needs it, and a `Timeout` that carries only a
+    /// pointer to it stays small to move).
+    armed: Option<Box<Armed>>,
     /// Shared with the [`TimeoutHandle`] of a [`timeout_scope`].
     handle: Option<Arc<Mutex<HandleState>>>,
+    /// Fixed (a duration becomes an instant) when the future first
+    /// suspends or [`Timeout::deadline`] asks, whichever comes first; so a
+    /// future ready at once never reads the clock.
+    deadline: Cell<Deadline>,
+    inner: F,
+}
+
+/// What an armed [`Timeout`] needs.
+struct Armed {
+    /// The deadline passed and the scope was cancelled.
+    expired: bool,
+    /// The timer; `None` once it fired or the deadline was removed.
+    sleep: Option<Sleep>,
+    /// Entered around the inner poll only once it was cancelled: until
+    /// then it has no request, delivery or id, and nothing that walks the
+    /// scope chain (delivery, `suppress`, `rearm`, `scopes_let_through`)
+    /// could find it, so leaving it out of the chain changes nothing.
+    scope: Scope,
+}
+
+/// A [`Timeout`]'s deadline: a fixed instant, a duration whose count has
+/// not started (see [`timeout`]), or neither (no deadline). Two niche-packed
+/// options rather than an enum of three: 32 bytes without padding, so the
+/// `Timeout` that holds it is cheap to build and move.
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    at: Option<Instant>,
+    after: Option<Duration>,
+}
+
+impl From<Option<Instant>> for Deadline {
+    fn from(at: Option<Instant>) -> Deadline {
+        Deadline { at, after: None }
+    }
+}
+
+impl Deadline {
+    const NEVER: Deadline = Deadline {
+        at: None,
+        after: None,
+    };
+
+    fn at(at: Instant) -> Deadline {
+        Deadline::from(Some(at))
+    }
+
+    fn after(d: Duration) -> Deadline {
+        Deadline {
+            at: None,
+            after: Some(d),
+        }
+    }
+
+    /// The instant, starting the count of a duration now.
+    fn fix(self) -> Option<Instant> {
+        match self.after {
+            Some(d) => Some(Instant::now().checked_add(d).unwrap_or_else(far_future)),
+            None => self.at,
+        }
+    }
 }
 
 impl<F> Timeout<F> {
-    fn new(inner: F, deadline: Option<Instant>) -> Timeout<F> {
+    fn new(inner: F, deadline: Deadline) -> Timeout<F> {
         Timeout {
             inner,
-            deadline,
-            sleep: None,
-            scope: Scope::new(CancelScope::Timeout),
-            expired: false,
+            deadline: Cell::new(deadline),
+            armed: None,
             handle: None,
         }
     }
@@ -335,26 +411,36 @@ impl<F> Timeout<F> {
         if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             st.waker = Some(cx.waker().clone());
         }
-        if std::mem::take(&mut st.changed) && !self.expired {
-            self.deadline = st.deadline;
-            match (&mut self.sleep, st.deadline) {
-                (Some(sleep), Some(d)) => sleep.reset(d),
-                (_, None) => self.sleep = None,
-                (None, Some(_)) => {}
+        if std::mem::take(&mut st.changed) && !self.expired() {
+            self.deadline.set(Deadline::from(st.deadline));
+            if let Some(armed) = &mut self.armed {
+                match (&mut armed.sleep, st.deadline) {
+                    (Some(sleep), Some(d)) => sleep.reset(d),
+                    (_, None) => armed.sleep = None,
+                    (None, Some(_)) => {}
+                }
             }
         }
     }
 
-    /// The deadline, if any.
+    /// The deadline, if any. The time limit of a [`timeout`] or
+    /// [`wait_for`] that has not suspended yet starts counting now.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
     /// let at = Instant::now() + Duration::from_secs(1);
     /// assert_eq!(corio::timeout_at(at, async {}).deadline(), Some(at));
     /// assert_eq!(corio::wait_for(async {}, None).deadline(), None);
+    ///
+    /// let t = corio::timeout(Duration::from_secs(1), async {});
+    /// let fixed = t.deadline().unwrap();
+    /// assert!(fixed >= at);
+    /// assert_eq!(t.deadline(), Some(fixed), "fixed at the first call");
     /// ```
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        let fixed = self.deadline.get().fix();
+        self.deadline.set(Deadline::from(fixed));
+        fixed
     }
 
     /// Whether the deadline passed and the future was told to cancel
@@ -366,7 +452,7 @@ impl<F> Timeout<F> {
     /// assert!(!t.expired());
     /// ```
     pub fn expired(&self) -> bool {
-        self.expired
+        self.armed.as_ref().is_some_and(|a| a.expired)
     }
 
     /// Moves the deadline (`None`: no deadline), as asyncio's
@@ -389,12 +475,14 @@ impl<F> Timeout<F> {
     pub fn reschedule(self: Pin<&mut Self>, deadline: Option<Instant>) {
         // SAFETY: only the unpinned fields are touched.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.expired {
+        if this.expired() {
             return;
         }
-        this.deadline = deadline;
-        if let (Some(sleep), Some(d)) = (&mut this.sleep, deadline) {
-            sleep.reset(d);
+        this.deadline.set(Deadline::from(deadline));
+        match (this.armed.as_mut().and_then(|a| a.sleep.as_mut()), deadline) {
+            (Some(sleep), Some(d)) => sleep.reset(d),
+            (Some(_), None) => this.armed.as_mut().unwrap().sleep = None,
+            (None, _) => {}
         }
     }
 }
@@ -403,45 +491,66 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, TimeoutError>;
 
     #[track_caller]
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.armed.is_some() || self.handle.is_some() {
+            return self.poll_armed(cx);
+        }
+        // Not armed: no timer, nothing cancelled, no handle to follow.
+        // SAFETY: `inner` is structurally pinned (never moved out, dropped in
+        // place with `self`); the other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above.
+        match unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx) {
+            Poll::Ready(v) => Poll::Ready(Ok(v)),
+            Poll::Pending => {
+                this.arm(cx);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<F: Future> Timeout<F> {
+    /// Polls once the timer is armed or a handle is attached.
+    #[track_caller]
+    fn poll_armed(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<F::Output, TimeoutError>> {
         // SAFETY: `inner` is structurally pinned (never moved out, dropped in
         // place with `self`); the other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         this.sync_handle(cx);
-        if !this.expired {
-            if let Some(sleep) = &mut this.sleep {
+        if let Some(armed) = this.armed.as_mut().filter(|a| !a.expired) {
+            if let Some(sleep) = &mut armed.sleep {
                 // The timer's own poll skips the cancellation check: a
                 // request of the task is for the future inside, not for us.
                 if sleep.poll_deadline(cx).is_ready() {
-                    this.expired = true;
-                    this.sleep = None;
-                    this.scope.cancel();
+                    armed.expired = true;
+                    armed.sleep = None;
+                    armed.scope.cancel();
                     if let Some(handle) = &this.handle {
                         handle.lock().expired = true;
                     }
                 }
             }
         }
-        let out = {
-            // SAFETY: the guard is dropped at the end of this block. (Not
-            // `poll_in`: a closure would stop the `.await` location on its
-            // way to the awaitables inside.)
-            let _linked = unsafe { this.scope.enter() };
-            // SAFETY: see above.
-            unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx)
+        // SAFETY: see above.
+        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
+        let out = match &this.armed {
+            Some(armed) if armed.scope.cancel_called() => {
+                // SAFETY: the guard is dropped at the end of this block.
+                // (Not `poll_in`: a closure would stop the `.await`
+                // location on its way to the awaitables inside.)
+                let _linked = unsafe { armed.scope.enter() };
+                inner.poll(cx)
+            }
+            // Never cancelled: the scope is inert (see `Armed::scope`).
+            _ => inner.poll(cx),
         };
         let Poll::Ready(v) = out else {
-            if let (false, None, Some(deadline)) = (this.expired, &this.sleep, this.deadline) {
-                // The future suspends: arm the timer now, so that one ready
-                // at once never touches the timer wheel. (A first poll
-                // never finds the deadline passed: like a sleep, the timer
-                // suspends once, so a past deadline cancels at the next
-                // poll, before the future goes on; the same as if the
-                // timer had been armed before the future's first poll.)
-                let sleep = this.sleep.insert(sleep_until(deadline));
-                let first = sleep.poll_deadline(cx);
-                debug_assert!(first.is_pending(), "a timer's first poll suspends");
-            }
+            this.arm(cx);
             if this.handle.as_ref().is_some_and(|h| h.lock().changed) {
                 // The body moved the deadline: take it at the next poll.
                 cx.waker().wake_by_ref();
@@ -452,7 +561,11 @@ impl<F: Future> Future for Timeout<F> {
             // A handle kept after the end must not keep the task alive.
             handle.lock().waker = None;
         }
-        if this.scope.cancelled_caught() {
+        if this
+            .armed
+            .as_ref()
+            .is_some_and(|a| a.scope.cancelled_caught())
+        {
             drop(v);
             Poll::Ready(Err(TimeoutError::new()))
         } else {
@@ -461,10 +574,43 @@ impl<F: Future> Future for Timeout<F> {
     }
 }
 
+impl<F> Timeout<F> {
+    /// The future suspended: unless the timer is armed, fired, or there is
+    /// no deadline, fixes the deadline and arms the timer, so that a
+    /// future ready at once never reads the clock or touches the timer
+    /// wheel. (A first poll never finds the deadline passed: like a sleep,
+    /// the timer suspends once, so a past deadline cancels at the next
+    /// poll, before the future goes on.)
+    #[cold]
+    fn arm(&mut self, cx: &mut Context<'_>) {
+        if self
+            .armed
+            .as_ref()
+            .is_some_and(|a| a.expired || a.sleep.is_some())
+        {
+            return;
+        }
+        let Some(deadline) = self.deadline.get().fix() else {
+            return;
+        };
+        self.deadline.set(Deadline::at(deadline));
+        let armed = self.armed.get_or_insert_with(|| {
+            Box::new(Armed {
+                expired: false,
+                sleep: None,
+                scope: Scope::new(CancelScope::Timeout),
+            })
+        });
+        let sleep = armed.sleep.insert(sleep_until(deadline));
+        let first = sleep.poll_deadline(cx);
+        debug_assert!(first.is_pending(), "a timer's first poll suspends");
+    }
+}
+
 impl<F> fmt::Debug for Timeout<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timeout")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline.get())
             .field("expired", &self.expired())
             .finish_non_exhaustive()
     }
@@ -484,14 +630,67 @@ mod tests {
             let mut cx = Context::from_waker(Waker::noop());
             let mut ready = pin!(crate::timeout(Duration::from_secs(10), async { 7 }));
             assert_eq!(ready.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
-            assert!(ready.sleep.is_none());
+            assert!(ready.armed.is_none());
+            assert!(
+                ready.deadline.get().after.is_some(),
+                "the clock was not read"
+            );
 
             let mut pending = pin!(crate::timeout(
                 Duration::from_secs(10),
                 std::future::pending::<()>()
             ));
+            let before = std::time::Instant::now();
             assert!(pending.as_mut().poll(&mut cx).is_pending());
-            assert!(pending.sleep.is_some());
+            assert!(pending.armed.as_ref().unwrap().sleep.is_some());
+            let fixed = pending.deadline().unwrap();
+            assert!(fixed >= before + Duration::from_secs(10));
+            assert!(fixed <= std::time::Instant::now() + Duration::from_secs(10));
+        });
+    }
+
+    #[test]
+    fn rescheduling_an_armed_timeout_to_none_disarms_its_timer() {
+        let rt = crate::Runtime::builder().workers(1).build().unwrap();
+        rt.run(async {
+            let mut t = pin!(crate::timeout(Duration::from_millis(20), async {
+                crate::sleep(Duration::from_millis(60))
+                    .await
+                    .map(|_| "done")
+            }));
+            // Suspend once: the 20 ms timer is armed.
+            std::future::poll_fn(|cx| {
+                assert!(t.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            t.as_mut().reschedule(None);
+            assert_eq!(t.as_mut().deadline(), None);
+            assert_eq!(t.await, Ok(Ok("done")));
+        });
+    }
+
+    #[test]
+    fn a_timeout_counts_from_the_first_suspension_not_the_synchronous_first_step() {
+        let rt = crate::Runtime::builder().workers(1).build().unwrap();
+        rt.run(async {
+            // 60 ms of blocking work, then a 20 ms await, under a 40 ms limit:
+            // the limit starts at the first suspension, so it is met.
+            let r = crate::timeout(Duration::from_millis(40), async {
+                std::thread::sleep(Duration::from_millis(60));
+                crate::sleep(Duration::from_millis(20)).await.unwrap();
+                "met"
+            })
+            .await;
+            assert_eq!(r, Ok("met"));
+            // Counting from the call, as asyncio does: the same body times out.
+            let at = std::time::Instant::now() + Duration::from_millis(40);
+            let r = crate::timeout_at(at, async {
+                std::thread::sleep(Duration::from_millis(60));
+                crate::sleep(Duration::from_millis(20)).await
+            })
+            .await;
+            assert_eq!(r, Err(crate::TimeoutError::new()));
         });
     }
 }

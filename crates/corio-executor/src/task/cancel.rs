@@ -443,6 +443,7 @@ impl Scope {
     /// let s = corio_executor::hooks::Scope::new(corio::CancelScope::Timeout);
     /// assert!(!s.cancel_called());
     /// ```
+    #[inline]
     pub fn new(kind: CancelScope) -> Scope {
         assert!(
             matches!(kind, CancelScope::Timeout | CancelScope::TaskGroup),
