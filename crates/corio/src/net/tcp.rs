@@ -425,7 +425,8 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// The OS error of `shutdown`.
+    /// The OS error of `shutdown`; a connection the peer has already reset
+    /// counts as shut down (`Ok`), as with tokio.
     ///
     /// ```
     /// use std::net::Shutdown;
@@ -436,7 +437,11 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        match self.io.get_ref().shutdown(how) {
+            // The peer reset the connection: there is nothing left to shut.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            result => result,
+        }
     }
 
     /// Reads without consuming: the next read returns the same bytes; a

@@ -210,7 +210,8 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// The OS error of `shutdown`.
+    /// The OS error of `shutdown`; a connection the peer has already reset
+    /// counts as shut down (`Ok`), as with tokio.
     ///
     /// ```
     /// # corio::run(async {
@@ -219,7 +220,11 @@ impl UnixStream {
     /// # });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        match self.io.get_ref().shutdown(how) {
+            // The peer reset the connection: there is nothing left to shut.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            result => result,
+        }
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
