@@ -72,6 +72,7 @@ pub(crate) const WAKEUP_SAMPLE_MAX: Duration = Duration::from_millis(1);
 /// measurement costs a clock read on each side, which a workload that
 /// parks and unparks tens of thousands of times a second feels; one in
 /// sixteen keeps the estimate current at a sixteenth of the cost.
+#[cfg_attr(loom, allow(dead_code))] // the measured parks are not modelled
 pub(crate) const WAKEUP_SAMPLE_EVERY: u32 = 16;
 
 /// The wakeup estimate is the 90th percentile of this many recent samples

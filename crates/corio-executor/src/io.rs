@@ -20,7 +20,11 @@
 //! 3. waits for the direction's readiness ([`Registration::poll_ready`]);
 //! 4. tries the operation; on `WouldBlock` it clears exactly the readiness
 //!    it acted on (a newer event survives, see `corio-reactor`) and goes
-//!    back to 3.
+//!    back to 3. A read from a byte stream that fills less than its buffer
+//!    ([`PollEvented::poll_read_stream`]) drained the socket, so it clears
+//!    the readiness too: under edge-triggered events, more data brings a
+//!    new event, and the next read waits for it instead of spending a
+//!    system call to learn `WouldBlock`.
 //!
 //! A source whose registration was shut down (its reactor is gone) fails
 //! with `NotConnected` instead of waiting forever. Dropping a
@@ -149,7 +153,52 @@ impl<S: AsRawFd> PollEvented<S> {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_then(cx, direction, op, |_| false)
+    }
+
+    /// Reads from a byte stream (a TCP or Unix stream socket, a pipe) into
+    /// `buf` when it is readable; see the module docs for the protocol. A
+    /// read that fills less than `buf` (and is not end of file) tells that
+    /// the stream is drained, so the next read waits for the next event.
+    /// Not for datagram sockets, whose short reads drain nothing.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use corio_executor::io::{Interest, PollEvented};
+    /// # let rt = corio::Runtime::builder().workers(1).build().unwrap();
+    /// rt.run(async {
+    ///     let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let a = PollEvented::new(a, Interest::READABLE).unwrap();
+    ///     b.write_all(b"hi").unwrap();
+    ///     let mut buf = [0; 8];
+    ///     let n = std::future::poll_fn(|cx| a.poll_read_stream(cx, &mut buf)).await.unwrap();
+    ///     assert_eq!(&buf[..n], b"hi");
+    /// });
+    /// ```
+    pub fn poll_read_stream(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a S: io::Read,
+    {
+        let len = buf.len();
+        self.poll_io_then(
+            cx,
+            Direction::Read,
+            |mut s| io::Read::read(&mut s, buf),
+            |&n| n > 0 && n < len,
+        )
+    }
+
+    /// [`poll_io`](Self::poll_io), clearing the readiness also after a
+    /// success for which `drained` is true.
+    fn poll_io_then<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         if let Some(c) = poll_cancelled() {
             return Poll::Ready(Err(cancelled_error(c)));
@@ -173,6 +222,12 @@ impl<S: AsRawFd> PollEvented<S> {
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_readiness(ev),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(r) => {
+                    if drained(&r) {
+                        registration.clear_readiness(ev);
+                    }
+                    return Poll::Ready(Ok(r));
+                }
                 r => return Poll::Ready(r),
             }
         }

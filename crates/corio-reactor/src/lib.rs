@@ -301,7 +301,9 @@ mod tests {
         // takes its event (with a backend that can poll from a second
         // thread), then the owner parks: it must return at once anyway.
         r.unparker().unpark();
-        std::thread::spawn(move || h.poll_now()).join().unwrap();
+        std::thread::spawn(move || h.poll_now(|| true))
+            .join()
+            .unwrap();
         let start = Instant::now();
         r.park(Some(Duration::from_secs(10))).unwrap();
         assert!(
@@ -311,12 +313,27 @@ mod tests {
     }
 
     #[test]
+    fn a_wakeup_taken_by_poll_now_while_the_owner_is_awake_is_not_sent_again() {
+        let mut r = Reactor::new().unwrap();
+        let h = r.io_handle();
+        r.unparker().unpark();
+        if h.poll_now(|| false).is_none() {
+            return; // the backend polls from one thread only
+        }
+        // Taken and dropped: nothing is left to feed the next poll, and
+        // the owner's next park sleeps its timeout.
+        let start = Instant::now();
+        r.park(Some(Duration::from_millis(50))).unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(50));
+    }
+
+    #[test]
     fn poll_now_delivers_events_while_the_owner_is_parked_in_the_reactor() {
         use std::io::Write;
         use std::task::{Context, Poll, Waker};
         let mut r = Reactor::new().unwrap();
         let h = r.io_handle();
-        if h.poll_now().is_none() {
+        if h.poll_now(|| true).is_none() {
             return; // the backend polls from one thread only
         }
         let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -332,7 +349,7 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         let start = Instant::now();
         while reg.poll_ready(Direction::Read, &mut cx).is_pending() {
-            h.poll_now();
+            h.poll_now(|| true);
             assert!(
                 start.elapsed() < Duration::from_secs(5),
                 "the event was lost"

@@ -218,11 +218,16 @@ impl IoHandle {
 
     /// Delivers the events of this reactor that are ready now, on the
     /// calling thread and without blocking, even while the reactor's owner
-    /// is parked in it (the OS hands each event to one of the two; a wakeup
-    /// meant for the owner is passed on). The woken wakers run on this
-    /// thread, so an idle worker can take over the tasks of a peer parked in
-    /// its reactor. Returns how many events it delivered, or `None` when the
-    /// backend cannot poll from a second thread (the `polling` backend).
+    /// is parked in it (the OS hands each event to one of the two). A
+    /// wakeup meant for the owner that this poll takes is passed on if
+    /// `owner_may_block()` says the owner may be blocking in
+    /// [`Reactor::park`](crate::Reactor::park), or about to (it must answer
+    /// true whenever an [`Unparker::unpark`](crate::Unparker::unpark) since
+    /// the owner last woke may have written the wakeup); otherwise it is
+    /// dropped. The woken wakers run on this thread, so an idle worker can
+    /// take over the tasks of a peer parked in its reactor. Returns how
+    /// many events it delivered, or `None` when the backend cannot poll
+    /// from a second thread (the `polling` backend).
     ///
     /// ```
     /// use std::io::Write;
@@ -234,22 +239,25 @@ impl IoHandle {
     /// a.set_nonblocking(true).unwrap();
     /// let reg = h.register(&a, Interest::READABLE).unwrap();
     /// b.write_all(b"x").unwrap();
-    /// if let Some(n) = h.poll_now() {
+    /// if let Some(n) = h.poll_now(|| true) {
     ///     assert_eq!(n, 1);
     ///     let mut cx = Context::from_waker(Waker::noop());
     ///     assert!(reg.poll_ready(Direction::Read, &mut cx).is_ready());
     /// }
     /// # reg.deregister().unwrap();
     /// ```
-    pub fn poll_now(&self) -> Option<usize> {
+    pub fn poll_now(&self, owner_may_block: impl FnOnce() -> bool) -> Option<usize> {
         let shared = &*self.shared;
         let mut n = 0;
         let supported = shared
             .registry
-            .select_now(|token, ready| {
-                n += 1;
-                shared.dispatch(token, ready);
-            })
+            .select_now(
+                |token, ready| {
+                    n += 1;
+                    shared.dispatch(token, ready);
+                },
+                owner_may_block,
+            )
             .unwrap_or_else(|e| {
                 // Only a programming error (EBADF, EINVAL) makes a
                 // zero-timeout epoll_wait fail: deliver nothing.

@@ -342,3 +342,38 @@ fn lookup_host_resolves_on_the_pool_and_the_address_connects() {
         assert!(bad.is_err(), "an address without a port resolved");
     });
 }
+
+#[test]
+fn after_a_read_that_drains_the_socket_later_bytes_and_the_end_of_file_still_arrive() {
+    rt(2).run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            for chunk in [&b"abc"[..], b"defg", b"h"] {
+                c.write_all(chunk).unwrap();
+                // Time for the reader to read this chunk (a short read,
+                // which clears the readiness) before the next is sent.
+                std::thread::sleep(20 * MS);
+            }
+            // Then the end of file.
+        });
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            // Each read fills less than the buffer: each drains the socket.
+            let n = corio::timeout(Duration::from_secs(10), read(&mut s, &mut buf))
+                .await
+                .expect("the next bytes (or the end of file) woke the reader")
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"abcdefgh");
+        writer.join().unwrap();
+    });
+}

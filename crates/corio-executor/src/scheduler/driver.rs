@@ -346,10 +346,13 @@ impl Drivers {
                 // ready now beside it (where the backend can), so that the
                 // tasks they wake run here at once instead of waiting for
                 // the owner's thread to wake up (a latency-bound pair of
-                // tasks then gathers on the awake worker).
+                // tasks then gathers on the awake worker; also while the
+                // owner is being woken: its thread may wait for a core).
+                // A wakeup of the owner this poll takes goes back to it
+                // only if it is still pending (else it is stale).
                 #[cfg(not(loom))]
                 {
-                    delivered += w.io.poll_now().unwrap_or(0);
+                    delivered += w.io.poll_now(|| w.parker.is_notified()).unwrap_or(0);
                 }
             }
         }

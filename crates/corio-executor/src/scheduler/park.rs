@@ -200,6 +200,16 @@ impl<U: Unpark> Parker<U> {
         self.state.load(SeqCst) == PARKED
     }
 
+    /// Whether an unpark is pending: the worker is being woken (or its
+    /// next park returns at once). A wakeup written to the driver is
+    /// needed only while this holds: an unpark writes only when it swaps
+    /// `NOTIFIED` for `PARKED`, and the state leaves `NOTIFIED` only once
+    /// the worker is awake, so a wakeup taken from the driver while the
+    /// state is `EMPTY` or `PARKED` (again) is stale.
+    pub fn is_notified(&self) -> bool {
+        self.state.load(SeqCst) == NOTIFIED
+    }
+
     /// Wakes the worker if it is parked, or makes its next park return.
     pub fn unpark(&self) {
         if self.state.swap(NOTIFIED, SeqCst) == PARKED {

@@ -71,6 +71,11 @@ pub(crate) struct Core {
     /// measurable share of a spawn).
     pub(crate) now_centis: Cell<u32>,
     is_searching: Cell<bool>,
+    /// While the worker delivers its drivers' events (I/O, timers, a
+    /// peer's I/O it helps with): the tasks they wake are queued without a
+    /// notification each, and one notification follows if the batch left
+    /// work to share (`batch_notifications`).
+    in_driver: Cell<bool>,
     rand: Cell<u32>,
     /// Free task blocks of this worker (see `pool.rs`).
     pub(crate) cache: RefCell<LocalCache>,
@@ -99,6 +104,7 @@ impl Core {
             tick: Cell::new(0),
             now_centis: Cell::new(crate::clock::now_centis()),
             is_searching: Cell::new(false),
+            in_driver: Cell::new(false),
             rand: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             cache: RefCell::new(LocalCache::new()),
             memory_period_end: Cell::new(None),
@@ -270,9 +276,32 @@ impl WorkerCx {
             self.overflow();
         }
         core.run_queue.push(task);
-        if notify && self.multi() {
+        if notify && self.multi() && !core.in_driver.get() {
             self.shared.notify_parked();
         }
+    }
+
+    /// Runs `f`, which delivers driver events, with the notifications of
+    /// the tasks they wake held back, then wakes a parked worker once if
+    /// more than the one task this worker runs next is queued and no
+    /// searcher is about (a searcher that finds work passes the baton on
+    /// itself). Events come in batches: a notification per woken task
+    /// would wake a peer for each, whose wakeup takes longer than the
+    /// tasks.
+    fn batch_notifications<R>(&self, f: impl FnOnce() -> R) -> R {
+        let core = &*self.core;
+        if !self.multi() || core.in_driver.replace(true) {
+            return f();
+        }
+        let r = f();
+        core.in_driver.set(false);
+        let lifo = core.lifo_slot.take();
+        let queued = usize::from(lifo.is_some()) + core.run_queue.len();
+        core.lifo_slot.set(lifo);
+        if queued > 1 && !core.is_searching.get() {
+            self.shared.notify_parked();
+        }
+        r
     }
 
     #[cold]
@@ -356,9 +385,11 @@ impl WorkerCx {
         core.now_centis.set(crate::clock::now_centis());
         // A busy worker never parks: it looks at its reactor and timers
         // now and then.
-        shared
-            .drivers
-            .maintain(core.index, tick, &mut core.scratch.borrow_mut());
+        self.batch_notifications(|| {
+            shared
+                .drivers
+                .maintain(core.index, tick, &mut core.scratch.borrow_mut());
+        });
         self.collect_inbox();
     }
 
@@ -463,6 +494,11 @@ impl WorkerCx {
     }
 
     fn park(&self) {
+        self.batch_notifications(|| self.park_in_drivers());
+    }
+
+    /// [`park`](Self::park): helps peers and sleeps, delivering events.
+    fn park_in_drivers(&self) {
         let core = &*self.core;
         let shared = &*self.shared;
         let index = core.index;

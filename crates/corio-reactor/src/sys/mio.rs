@@ -82,7 +82,11 @@ impl Registrar {
         self.registry.deregister(&mut SourceFd(&fd))
     }
 
-    pub(crate) fn select_now(&self, mut f: impl FnMut(usize, Ready)) -> io::Result<bool> {
+    pub(crate) fn select_now(
+        &self,
+        mut f: impl FnMut(usize, Ready),
+        renotify: impl FnOnce() -> bool,
+    ) -> io::Result<bool> {
         const BATCH: usize = 64;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
         // The registry's fd is a duplicate of the selector's epoll fd: the
@@ -106,15 +110,21 @@ impl Registrar {
                 Err(e)
             };
         }
+        let mut took_notification = false;
         for ev in &events[..n as usize] {
             let (token, bits) = (ev.u64 as usize, ev.events as libc::c_int);
             if token == NOTIFY_TOKEN.0 {
-                // The owner's notification: hand it back (its eventfd is
-                // edge-triggered, so a new write is a new edge).
-                let _ = self.waker.wake();
+                took_notification = true;
             } else {
                 f(token, ready_bits(bits));
             }
+        }
+        if took_notification && renotify() {
+            // The owner's notification: hand it back (its eventfd is
+            // edge-triggered, so a new write is a new edge). Not when the
+            // owner is awake: it needs no edge, and sending one back would
+            // feed the next helper's poll the same event, and so on.
+            let _ = self.waker.wake();
         }
         Ok(true)
     }

@@ -20,12 +20,14 @@
 //!     change of `interest` (plus errors and hang-ups) with `token`;
 //!   * `fn deregister(&self, fd: RawFd) -> io::Result<()>`; the caller
 //!     deregisters before it closes the fd;
-//!   * `fn select_now(&self, f: impl FnMut(usize, Ready)) -> io::Result<bool>`:
-//!     without blocking, calls `f` with the token and readiness of events
-//!     ready now, on any thread, also while the owner blocks in `select`
-//!     (each edge goes to one of them). A notification it takes must still
-//!     make the owner's `select` return. `Ok(false)`: the backend cannot do
-//!     this (nothing was taken).
+//!   * `fn select_now(&self, f: impl FnMut(usize, Ready), renotify: impl
+//!     FnOnce() -> bool) -> io::Result<bool>`: without blocking, calls `f`
+//!     with the token and readiness of events ready now, on any thread,
+//!     also while the owner blocks in `select` (each edge goes to one of
+//!     them). A notification it takes is sent again if `renotify()` says
+//!     the owner may be blocking (or about to block) in `select` for it, so
+//!     that the owner's `select` still returns; otherwise it is dropped.
+//!     `Ok(false)`: the backend cannot do this (nothing was taken).
 //! * `struct Notifier` (`Send + Sync`): `fn notify(&self)` makes the
 //!   current or next `select` return; notifications coalesce and are never
 //!   lost (one that precedes `select` makes it return at once).

@@ -63,7 +63,11 @@ impl Registrar {
         self.0.delete(fd)
     }
 
-    pub(crate) fn select_now(&self, _f: impl FnMut(usize, Ready)) -> io::Result<bool> {
+    pub(crate) fn select_now(
+        &self,
+        _f: impl FnMut(usize, Ready),
+        _renotify: impl FnOnce() -> bool,
+    ) -> io::Result<bool> {
         // `Poller::wait` admits one waiter at a time (a second returns at
         // once with nothing), and its notifier is registered one-shot, so
         // waiting on its epoll fd behind its back could swallow a wakeup.
