@@ -9,15 +9,21 @@
 //!   `ConcurrentFuture::result`, vs `Handle::spawn` + `Handle::block_on` of
 //!   the join handle.
 //!
-//! Default pools on both sides (corio: min(32, cores + 4) blocking
-//! threads; tokio: 512). Each runtime has two worker threads of its own;
-//! the async side runs as a task and the benchmark's thread, a worker of
-//! neither, waits on a channel (`spawn_and_wait`), or is the submitting
-//! thread. See `docs/benchmarks.md`.
+//! The smol arms: `blocking::unblock` for the blocking bridge, and
+//! `Executor::spawn` + `async_io::block_on` of the task for the external
+//! submit.
+//!
+//! Default pools on every side (corio: min(32, cores + 4) blocking
+//! threads; tokio: 512; `blocking`: 500). Each runtime has two worker
+//! threads of its own (smol: two threads running the executor inside
+//! `async_io::block_on`, `SmolThreads`); the async side runs as a task and
+//! the benchmark's thread, a worker of none, waits on a channel
+//! (`spawn_and_wait`), or is the submitting thread. See
+//! `docs/benchmarks.md`.
 
 use std::time::Duration;
 
-use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, SmolThreads};
 use criterion::Criterion;
 
 /// Calls per iteration.
@@ -26,6 +32,8 @@ const CALLS: u64 = 10_000;
 fn bridges(c: &mut Criterion) {
     let corio_rt = CorioOwnThread::new();
     let tokio_rt = tokio_runtime();
+    let smol_rt = SmolThreads::new();
+    let smol_ex = smol_rt.executor().clone();
 
     let mut group = c.benchmark_group("blocking_bridge_seq");
     group.bench_function("corio", |b| {
@@ -53,6 +61,20 @@ fn bridges(c: &mut Criterion) {
                     assert_eq!(sum, CALLS * (CALLS - 1) / 2);
                 },
                 |f| drop(tokio_rt.spawn(f)),
+            )
+        })
+    });
+    group.bench_function("smol", |b| {
+        b.iter(|| {
+            spawn_and_wait(
+                async {
+                    let mut sum = 0;
+                    for i in 0..CALLS {
+                        sum += blocking::unblock(move || i).await;
+                    }
+                    assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+                },
+                |f| smol_ex.spawn(f).detach(),
             )
         })
     });
@@ -91,6 +113,21 @@ fn bridges(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function("smol", |b| {
+        b.iter(|| {
+            spawn_and_wait(
+                async {
+                    let jobs: Vec<_> = (0..CALLS).map(|i| blocking::unblock(move || i)).collect();
+                    let mut sum = 0;
+                    for j in jobs {
+                        sum += j.await;
+                    }
+                    assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+                },
+                |f| smol_ex.spawn(f).detach(),
+            )
+        })
+    });
     group.finish();
 
     let mut group = c.benchmark_group("external_submit");
@@ -112,6 +149,16 @@ fn bridges(c: &mut Criterion) {
             for i in 0..CALLS {
                 let task = handle.spawn(async move { i });
                 sum += handle.block_on(task).unwrap();
+            }
+            assert_eq!(sum, CALLS * (CALLS - 1) / 2);
+        })
+    });
+    group.bench_function("smol", |b| {
+        b.iter(|| {
+            let mut sum = 0;
+            for i in 0..CALLS {
+                let task = smol_ex.spawn(async move { i });
+                sum += async_io::block_on(task);
             }
             assert_eq!(sum, CALLS * (CALLS - 1) / 2);
         })

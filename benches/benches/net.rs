@@ -1,4 +1,4 @@
-//! TCP on loopback, corio against tokio, same worker count:
+//! TCP on loopback, corio against tokio and smol, same worker count:
 //!
 //! * `tcp_echo/corio`, `tcp_echo/tokio`: an echo server (one task per
 //!   connection) and 50 client tasks, each doing 2 000 round trips of 64
@@ -7,16 +7,22 @@
 //!   latency-bound, the workers are mostly idle (what waking an idle worker
 //!   for a peer's events costs shows here).
 //!
-//! Each runtime has two worker threads of its own; the workload runs as a
-//! task and the benchmark's thread, a worker of neither, waits on a
-//! channel (`spawn_and_wait`).
+//! The smol arms run the same code on async-executor with async-net's
+//! sockets (async-io's `Async<TcpStream>`).
+//!
+//! Each runtime has two worker threads of its own (smol: two threads
+//! running the executor inside `async_io::block_on`, `SmolThreads`); the
+//! workload runs as a task and the benchmark's thread, a worker of none,
+//! waits on a channel (`spawn_and_wait`).
 //!
 //! The reactor backend is the default (mio) unless the bench is built with
 //! `--features corio/polling`. See `docs/benchmarks.md`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread};
+use async_executor::Executor;
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, SmolThreads};
 use criterion::Criterion;
 
 /// Client connections.
@@ -111,6 +117,48 @@ async fn tokio_echo_with(connections: usize, round_trips: usize) {
     server.await.unwrap();
 }
 
+async fn smol_echo_with(ex: Arc<Executor<'static>>, connections: usize, round_trips: usize) {
+    use async_net::{TcpListener, TcpStream};
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let spawner = ex.clone();
+    let server = ex.spawn(async move {
+        for _ in 0..connections {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.set_nodelay(true).unwrap();
+            spawner
+                .spawn(async move {
+                    let mut buf = [0u8; MESSAGE];
+                    while s.read_exact(&mut buf).await.is_ok() {
+                        if s.write_all(&buf).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+                .detach();
+        }
+    });
+    let clients: Vec<_> = (0..connections)
+        .map(|_| {
+            ex.spawn(async move {
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                c.set_nodelay(true).unwrap();
+                let msg = [7u8; MESSAGE];
+                let mut buf = [0u8; MESSAGE];
+                for _ in 0..round_trips {
+                    c.write_all(&msg).await.unwrap();
+                    c.read_exact(&mut buf).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await;
+    }
+    server.await;
+}
+
 fn net(c: &mut Criterion) {
     let mut group = c.benchmark_group("tcp_echo");
     {
@@ -123,6 +171,17 @@ fn net(c: &mut Criterion) {
         let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
             b.iter(|| spawn_and_wait(tokio_echo(), |f| drop(rt.spawn(f))))
+        });
+    }
+    {
+        let rt = SmolThreads::new();
+        let ex = rt.executor().clone();
+        group.bench_function("smol", |b| {
+            b.iter(|| {
+                spawn_and_wait(smol_echo_with(ex.clone(), CONNECTIONS, ROUND_TRIPS), |f| {
+                    ex.spawn(f).detach()
+                })
+            })
         });
     }
     group.finish();
@@ -138,6 +197,17 @@ fn net(c: &mut Criterion) {
         let rt = tokio_runtime();
         group.bench_function("tokio", |b| {
             b.iter(|| spawn_and_wait(tokio_echo_with(1, 20_000), |f| drop(rt.spawn(f))))
+        });
+    }
+    {
+        let rt = SmolThreads::new();
+        let ex = rt.executor().clone();
+        group.bench_function("smol", |b| {
+            b.iter(|| {
+                spawn_and_wait(smol_echo_with(ex.clone(), 1, 20_000), |f| {
+                    ex.spawn(f).detach()
+                })
+            })
         });
     }
     group.finish();

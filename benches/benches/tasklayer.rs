@@ -11,18 +11,22 @@
 //! * `task_group_10k/corio`: a `corio::TaskGroup` whose body spawns 10 000
 //!   trivial children, then leaves (waits for all of them);
 //! * `task_group_10k/tokio_joinset`: 10 000 tasks spawned into a `JoinSet`,
-//!   drained with `join_next`.
+//!   drained with `join_next`;
+//! * `gather_10k/smol_handles`, `task_group_10k/smol_handles`: the same
+//!   work on async-executor ("smol": no gather or task group there): 10 000
+//!   `Executor::spawn` handles awaited in turn.
 //!
-//! Each runtime has two worker threads of its own; the benchmark's thread
-//! is a worker of neither: the workload runs as a task and the thread
-//! waits on a channel (`spawn_and_wait`).
+//! Each runtime has two worker threads of its own (smol: two threads
+//! running the executor inside `async_io::block_on`, `SmolThreads`); the
+//! benchmark's thread is a worker of none: the workload runs as a task and
+//! the thread waits on a channel (`spawn_and_wait`).
 //! See `docs/benchmarks.md`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread};
+use corio_benches::{criterion, spawn_and_wait, tokio_runtime, CorioOwnThread, SmolThreads};
 use criterion::Criterion;
 
 /// Tasks per gather.
@@ -104,6 +108,29 @@ fn tasklayer(c: &mut Criterion) {
             })
         });
     }
+    {
+        let rt = SmolThreads::new();
+        let ex = rt.executor().clone();
+        group.bench_function("smol_handles", |b| {
+            b.iter(|| {
+                let spawner = ex.clone();
+                let sum: u64 = spawn_and_wait(
+                    async move {
+                        let handles: Vec<_> = (0..TASKS)
+                            .map(|i| spawner.spawn(async move { i }))
+                            .collect();
+                        let mut sum = 0;
+                        for h in handles {
+                            sum += h.await;
+                        }
+                        sum
+                    },
+                    |f| ex.spawn(f).detach(),
+                );
+                assert_eq!(sum, TASKS * (TASKS - 1) / 2);
+            })
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("task_group_10k");
@@ -153,6 +180,34 @@ fn tasklayer(c: &mut Criterion) {
                         done.load(Ordering::Relaxed)
                     },
                     |f| drop(rt.spawn(f)),
+                );
+                assert_eq!(n, TASKS * (TASKS - 1) / 2);
+            })
+        });
+    }
+    {
+        let rt = SmolThreads::new();
+        let ex = rt.executor().clone();
+        group.bench_function("smol_handles", |b| {
+            b.iter(|| {
+                let spawner = ex.clone();
+                let n: u64 = spawn_and_wait(
+                    async move {
+                        let done = Arc::new(AtomicU64::new(0));
+                        let handles: Vec<_> = (0..TASKS)
+                            .map(|i| {
+                                let d = done.clone();
+                                spawner.spawn(async move {
+                                    d.fetch_add(i, Ordering::Relaxed);
+                                })
+                            })
+                            .collect();
+                        for h in handles {
+                            h.await;
+                        }
+                        done.load(Ordering::Relaxed)
+                    },
+                    |f| ex.spawn(f).detach(),
                 );
                 assert_eq!(n, TASKS * (TASKS - 1) / 2);
             })

@@ -13,6 +13,8 @@
 # Needs `wrk` (Debian: `sudo apt-get install wrk`). Both servers have one
 # worker per core; on a 2-core machine wrk competes with them for the
 # cores, the same for both. Each run is preceded by an untimed warm-up.
+# The servers' stderr (connections wrk cuts when a run ends) goes to
+# target/http-bench.log.
 set -euo pipefail
 
 RUNS=${RUNS:-5}
@@ -39,9 +41,13 @@ pid=
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
+# The servers' own messages (connections wrk cut at the end of a run).
+log="$target/http-bench.log"
+: >"$log"
+
 # Starts server $1 on port $2 and waits until it accepts connections.
 start() {
-    "${server[$1]}" "127.0.0.1:$2" >/dev/null &
+    "${server[$1]}" "127.0.0.1:$2" >/dev/null 2>>"$log" &
     pid=$!
     for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
@@ -119,3 +125,4 @@ awk '
     }
 ' "$results"
 rm -f "$results"
+echo "(the servers' messages: $log)"
