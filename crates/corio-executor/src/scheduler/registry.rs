@@ -1,7 +1,7 @@
 //! The registry of a runtime's unfinished tasks.
 //!
-//! Every task sits in one shard (chosen by its id) from spawn until it
-//! completes; the registry holds one reference to it meanwhile. That is
+//! Every task sits in one shard (chosen by its id's block, see
+//! [`Registry::shard_of`]) from spawn until it completes; the registry holds one reference to it meanwhile. That is
 //! what lets shutdown reach every unfinished task, including ones whose
 //! wakers were lost, and what `all_tasks` lists.
 //!
@@ -125,8 +125,12 @@ impl Registry {
         }
     }
 
+    /// The shard of a task: that of its id's block (the ids a thread
+    /// reserves at once, `config::TASK_ID_BLOCK`), so that the tasks a
+    /// worker spawns in a row lock one shard, whose line stays in that
+    /// worker's cache, while other workers' blocks land on other shards.
     pub(crate) fn shard_of(&self, id: TaskId) -> usize {
-        id.as_u64() as usize & self.mask
+        ((id.as_u64() - 1) / crate::config::TASK_ID_BLOCK) as usize & self.mask
     }
 
     /// The shard whose live count a thread updates when it frees a task:
