@@ -24,7 +24,10 @@
 //!    ([`PollEvented::poll_read_stream`]) drained the socket, so it clears
 //!    the readiness too: under edge-triggered events, more data brings a
 //!    new event, and the next read waits for it instead of spending a
-//!    system call to learn `WouldBlock`.
+//!    system call to learn `WouldBlock`. Only with a backend whose events
+//!    report the peer's half-close (`corio_reactor::REPORTS_READ_CLOSED`):
+//!    an end of file that arrived with the bytes brings no later event, and
+//!    must survive the clear as `READ_CLOSED`.
 //!
 //! A source whose registration was shut down (its reactor is gone) fails
 //! with `NotConnected` instead of waiting forever. Dropping a
@@ -187,7 +190,7 @@ impl<S: AsRawFd> PollEvented<S> {
             cx,
             Direction::Read,
             |mut s| io::Read::read(&mut s, buf),
-            |&n| n > 0 && n < len,
+            |&n| corio_reactor::REPORTS_READ_CLOSED && n > 0 && n < len,
         )
     }
 

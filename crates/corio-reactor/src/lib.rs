@@ -64,6 +64,20 @@ pub use registration::{IoHandle, Registration};
 /// ```
 pub const BACKEND: &str = sys::BACKEND;
 
+/// Whether this backend's events tell that the peer closed its writing
+/// half ([`Ready::READ_CLOSED`] on a half-close, from `EPOLLRDHUP`): the
+/// mio backend's do; the polling backend reports only a full hang-up.
+/// Where they do, a stream read that fills less than its buffer may clear
+/// the readiness (the end of file that may follow the bytes is kept as
+/// `READ_CLOSED`, which no clear removes); where they do not, that end of
+/// file would come with no new event, so the readiness must stay until a
+/// read says `WouldBlock`.
+///
+/// ```
+/// assert_eq!(corio_reactor::REPORTS_READ_CLOSED, corio_reactor::BACKEND == "mio");
+/// ```
+pub const REPORTS_READ_CLOSED: bool = sys::REPORTS_READ_CLOSED;
+
 /// What a source is registered for.
 ///
 /// ```

@@ -49,6 +49,9 @@ mod polling;
 pub(crate) use self::polling::{Events, Notifier, Registrar, Selector};
 
 /// The name of the backend in use, for tests and benchmarks.
+/// `EPOLLRDHUP` is registered and reported (`crate::REPORTS_READ_CLOSED`).
+pub(crate) const REPORTS_READ_CLOSED: bool = !cfg!(feature = "polling");
+
 pub(crate) const BACKEND: &str = if cfg!(feature = "polling") {
     "polling"
 } else {
