@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Each connection is served by its own task, through `corio::hyper`'s
-//! I/O adapter and timer. Ctrl-C stops it.
+//! I/O adapter and timer. Ctrl-C stops it. `benches/http/run.sh` measures
+//! it against the same server on tokio under `wrk`.
 
 use std::convert::Infallible;
 

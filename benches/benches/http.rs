@@ -6,19 +6,11 @@
 //!   each sending 200 `GET /` requests in turn (10 000 requests per
 //!   iteration); the throughput is requests / time.
 //!
-//! See `docs/benchmarks.md`. To drive `examples/http_hello.rs` with an
-//! external load generator instead, install Debian's `wrk`
-//! (`sudo apt-get install wrk`) and run, in two terminals:
-//!
-//! ```sh
-//! cargo run --release --features corio/hyper --example http_hello
-//! wrk -t2 -c50 -d10s http://127.0.0.1:3000/
-//! ```
-//!
-//! (`oha`, from crates.io with `cargo install oha`, works the same way:
-//! `oha -c 50 -z 10s http://127.0.0.1:3000/`.) On a 2-core machine the
-//! generator competes with the server for the cores, so the recorded
-//! numbers come from this in-process client.
+//! See `docs/benchmarks.md`. The client here shares the runtime and the
+//! cores with the server; the server figures that count come from an
+//! external load generator: `benches/http/run.sh` runs
+//! `examples/http_hello.rs` and its tokio twin as separate processes under
+//! Debian's `wrk` (`sudo apt-get install wrk`).
 //!
 //! Each runtime has two worker threads of its own; the workload runs as a
 //! task and the benchmark's thread, a worker of neither, waits on a
