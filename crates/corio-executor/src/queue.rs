@@ -55,11 +55,6 @@ mod imp {
         pub(crate) fn len(&self) -> usize {
             self.0.len()
         }
-        /// Whether the queue is empty.
-        #[inline]
-        pub(crate) fn is_empty(&self) -> bool {
-            self.0.is_empty()
-        }
     }
 
     fn retry<T>(mut f: impl FnMut() -> Steal<T>) -> Option<T> {

@@ -411,14 +411,26 @@ impl<F> Timeout<F> {
         if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             st.waker = Some(cx.waker().clone());
         }
-        if std::mem::take(&mut st.changed) && !self.expired() {
-            self.deadline.set(Deadline::from(st.deadline));
-            if let Some(armed) = &mut self.armed {
-                match (&mut armed.sleep, st.deadline) {
-                    (Some(sleep), Some(d)) => sleep.reset(d),
-                    (_, None) => armed.sleep = None,
-                    (None, Some(_)) => {}
-                }
+        if std::mem::take(&mut st.changed) {
+            let deadline = st.deadline;
+            drop(st);
+            self.set_deadline(deadline);
+        }
+    }
+
+    /// Moves the deadline unless the timeout expired: an armed timer is
+    /// reset (or dropped, for no deadline); one not armed yet is armed
+    /// with the new deadline when the future next suspends.
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        if self.expired() {
+            return;
+        }
+        self.deadline.set(Deadline::from(deadline));
+        if let Some(armed) = &mut self.armed {
+            match (&mut armed.sleep, deadline) {
+                (Some(sleep), Some(d)) => sleep.reset(d),
+                (_, None) => armed.sleep = None,
+                (None, Some(_)) => {}
             }
         }
     }
@@ -474,16 +486,7 @@ impl<F> Timeout<F> {
     /// ```
     pub fn reschedule(self: Pin<&mut Self>, deadline: Option<Instant>) {
         // SAFETY: only the unpinned fields are touched.
-        let this = unsafe { self.get_unchecked_mut() };
-        if this.expired() {
-            return;
-        }
-        this.deadline.set(Deadline::from(deadline));
-        match (this.armed.as_mut().and_then(|a| a.sleep.as_mut()), deadline) {
-            (Some(sleep), Some(d)) => sleep.reset(d),
-            (Some(_), None) => this.armed.as_mut().unwrap().sleep = None,
-            (None, _) => {}
-        }
+        unsafe { self.get_unchecked_mut() }.set_deadline(deadline);
     }
 }
 

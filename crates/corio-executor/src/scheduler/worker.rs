@@ -95,6 +95,15 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// The end of a memory period for this core: its cache frees what the
+    /// period did not need, and the blocks waiting in its return stacks go.
+    fn give_back_memory(&self, pool: &super::pool::Pool) {
+        self.cache
+            .borrow_mut()
+            .decay(crate::config::IDLE_CACHED_BYTES);
+        pool.decay(self.index);
+    }
+
     pub(crate) fn new(index: usize) -> Core {
         Core {
             index,
@@ -241,12 +250,7 @@ impl WorkerCx {
             return;
         }
         if how == Push::Requeue {
-            let alone = core.run_queue.is_empty() && {
-                let lifo = core.lifo_slot.take();
-                let empty = lifo.is_none();
-                core.lifo_slot.set(lifo);
-                empty
-            };
+            let alone = self.queued() == 0;
             self.push_back_notify(task, !alone);
             return;
         }
@@ -281,6 +285,15 @@ impl WorkerCx {
         }
     }
 
+    /// Stealable tasks queued on this worker: its run queue and LIFO slot.
+    fn queued(&self) -> usize {
+        let core = &*self.core;
+        let lifo = core.lifo_slot.take();
+        let n = usize::from(lifo.is_some()) + core.run_queue.len();
+        core.lifo_slot.set(lifo);
+        n
+    }
+
     /// Runs `f`, which delivers driver events, with the notifications of
     /// the tasks they wake held back, then wakes a parked worker once if
     /// more than the one task this worker runs next is queued and no
@@ -295,10 +308,7 @@ impl WorkerCx {
         }
         let r = f();
         core.in_driver.set(false);
-        let lifo = core.lifo_slot.take();
-        let queued = usize::from(lifo.is_some()) + core.run_queue.len();
-        core.lifo_slot.set(lifo);
-        if queued > 1 && !core.is_searching.get() {
+        if self.queued() > 1 && !core.is_searching.get() {
             self.shared.notify_parked();
         }
         r
@@ -570,16 +580,12 @@ impl WorkerCx {
     /// back, and so does worker 0's cache if it waits for it and no `run`
     /// call holds it now.
     fn give_back_memory(&self) {
-        use crate::config::IDLE_CACHED_BYTES;
         let shared = &*self.shared;
-        self.core.cache.borrow_mut().decay(IDLE_CACHED_BYTES);
-        shared.pool.decay(self.core.index);
+        self.core.give_back_memory(&shared.pool);
         if shared.core0_holds_memory.swap(false, Ordering::Relaxed) {
-            if let Some(mut core0) = shared.core0.try_lock() {
-                if let Some(core0) = core0.as_mut() {
-                    core0.cache.get_mut().decay(IDLE_CACHED_BYTES);
-                    shared.pool.decay(core0.index);
-                }
+            let core0 = shared.core0.try_lock();
+            if let Some(core0) = core0.as_ref().and_then(|c| c.as_ref()) {
+                core0.give_back_memory(&shared.pool);
             }
         }
     }

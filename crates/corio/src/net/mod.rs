@@ -34,6 +34,15 @@ fn connect_result(
     }
 }
 
+/// The result of `shutdown` on a stream socket: a connection the peer has
+/// already reset has nothing left to shut down, so `NotConnected` is done.
+fn shutdown_result(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+        r => r,
+    }
+}
+
 /// One operation on `io` as a future, recording its caller (the `.await`
 /// of the public method, through `#[track_caller]`) as where the task
 /// waits while it is pending.

@@ -437,11 +437,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self.io.get_ref().shutdown(how) {
-            // The peer reset the connection: there is nothing left to shut.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            result => result,
-        }
+        super::shutdown_result(self.io.get_ref().shutdown(how))
     }
 
     /// Reads without consuming: the next read returns the same bytes; a

@@ -220,11 +220,7 @@ impl UnixStream {
     /// # });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self.io.get_ref().shutdown(how) {
-            // The peer reset the connection: there is nothing left to shut.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            result => result,
-        }
+        super::shutdown_result(self.io.get_ref().shutdown(how))
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
